@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs everything metadatafs needs to build, test and demo, from Debian packages and
+# (for the conformance test) the npm registry. Idempotent: installs only what is missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+
+packages=(
+  build-essential cmake pkg-config git
+  libfuse3-dev fuse3
+  libcurl4-openssl-dev curl ca-certificates
+  rapidjson-dev
+  libgtest-dev libgmock-dev
+  libbenchmark-dev
+  libcpp-httplib-dev libssl-dev openssl
+  jq procps psmisc util-linux
+  man-db groff-base dpkg-dev file
+)
+# The conformance test runs IBM's Node.js SDK core; use the machine's Node.js if present.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}; run as root (or install them)" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages of the conformance test, pinned by its package-lock.json.
+if [[ -f "$here/tests/conformance/package.json" && ! -d "$here/tests/conformance/node_modules" ]]; then
+  echo "install-deps: installing the conformance test's npm packages"
+  (cd "$here/tests/conformance" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi

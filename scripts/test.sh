@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what is missing, then builds and runs every test through CTest in three
+# configurations: plain, AddressSanitizer+UndefinedBehaviorSanitizer, ThreadSanitizer.
+# Exits non-zero if any build or test fails.
+#
+#   scripts/test.sh                 all three configurations
+#   scripts/test.sh plain asan      only the named ones (plain, asan, tsan)
+#   CTEST_ARGS="-R Emulator" scripts/test.sh plain
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+"$root/scripts/install-deps.sh" || { echo "test.sh: install-deps failed" >&2; exit 1; }
+
+configs=("$@")
+((${#configs[@]})) || configs=(plain asan tsan)
+jobs=$(nproc)
+failed=()
+
+run_config() {
+  local name=$1 dir sanitize build_type
+  case $name in
+    plain) dir=build sanitize="" build_type=RelWithDebInfo ;;
+    asan) dir=build-asan sanitize="address,undefined" build_type=Debug ;;
+    tsan) dir=build-tsan sanitize="thread" build_type=RelWithDebInfo ;;
+    *) echo "test.sh: unknown configuration '$name' (plain, asan, tsan)" >&2; return 2 ;;
+  esac
+  echo "=== $name: configure and build ($dir)"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=$build_type -DMDFS_SANITIZE="$sanitize" >/dev/null || return 1
+  cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; return 1; }
+  grep -E "warning:" "$dir/build.log" | sort -u | head -20
+  echo "=== $name: test"
+  # Mount tests mostly wait on I/O, so run more of them than there are cores.
+  (cd "$dir" && ctest --output-on-failure -j$((jobs * 2)) --timeout 300 ${CTEST_ARGS:-})
+}
+
+start=$SECONDS
+for c in "${configs[@]}"; do
+  t=$SECONDS
+  if run_config "$c"; then
+    echo "=== $c: passed in $((SECONDS - t)) s"
+  else
+    echo "=== $c: FAILED after $((SECONDS - t)) s"
+    failed+=("$c")
+  fi
+done
+
+# Nothing a test started may outlive it.
+if grep -q " fuse.metadatafs " /proc/mounts; then
+  echo "test.sh: stray metadatafs mounts left behind:" >&2
+  grep " fuse.metadatafs " /proc/mounts >&2
+  failed+=(stray-mounts)
+fi
+
+echo "=== total $((SECONDS - start)) s"
+if ((${#failed[@]})); then
+  echo "test.sh: FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+echo "test.sh: all configurations passed"

@@ -1,0 +1,115 @@
+// The IBM Cloud VPC instance metadata service emulator: a local stand-in for the real
+// service that every test, benchmark and the demo run against. Tests link it in-process
+// and drive it through this class; the standalone program build/metadata-emulator wraps
+// the same class and exposes the controls over HTTP under /_emulator/.
+//
+// Fidelity rules come from ../shared/reference/ibm-metadata-api.md (cited as "ref §N").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/error.h"
+
+namespace mdfs::emu {
+
+struct Options {
+  std::string bind_address = "127.0.0.1";
+  int port = 0;                      // 0 picks a free port
+  std::string scenario = "default";  // a shipped scenario name, or a path to a JSON file
+  bool https = false;                // serve TLS only (ref §7 secure access)
+  std::string tls_dir;               // where ca.pem/cert/key are written; empty = new temp dir
+  const Clock* clock = nullptr;      // token iat/exp/expiry; nullptr = the system clock
+  int control_port = -1;             // separate plain-HTTP control listener; -1 = none
+  int keep_alive_timeout_s = 5;      // idle keep-alive connections are closed after this
+};
+
+// One injected misbehaviour. Matching requests: `method` ("" = any) and `path`: an exact
+// request path ("/metadata/v1/keys"), a prefix ending in '*' ("/metadata/v1/*"), or "*"
+// for every API route. Control routes (/_emulator/...) are never faulted.
+struct Fault {
+  enum class Kind {
+    latency,    // delay the answer by `latency`, then answer normally
+    status,     // answer `status` with an IBM error body; 429/503 carry Retry-After when set
+    reset,      // read the request, then reset the TCP connection (RST, no response)
+    hang,       // read the request and never answer (until the fault is cleared or stop())
+    truncate,   // send headers with the full Content-Length, then half the body, then close
+    malformed,  // 200 with a body that is not JSON
+    oversized,  // 200 with a valid JSON body of `oversized_bytes`
+  };
+  Kind kind = Kind::status;
+  std::string method;
+  std::string path = "*";
+  Millis latency{0};
+  int status = 500;
+  int retry_after_s = -1;  // >= 0 adds "Retry-After: N"
+  std::size_t oversized_bytes = std::size_t{8} << 20;
+  int count = -1;  // apply to the next `count` matching requests only; -1 = until cleared
+};
+
+class Emulator {
+ public:
+  explicit Emulator(Options options);
+  ~Emulator();  // stops the server
+  Emulator(const Emulator&) = delete;
+  Emulator& operator=(const Emulator&) = delete;
+
+  // Loads the scenario and starts serving. Fails with a message naming the problem.
+  Status start();
+  void stop();
+
+  // "http://127.0.0.1:PORT", or "https://127.0.0.1:PORT" with https.
+  [[nodiscard]] std::string url() const;
+  [[nodiscard]] int port() const;
+  // PEM of the CA that signed the server certificate (https only; "" otherwise).
+  [[nodiscard]] std::string caCertPath() const;
+
+  // Counters of API requests by method and request path without the query string
+  // ("GET", "/metadata/v1/placement_groups" counts every page). Control routes excluded.
+  [[nodiscard]] std::uint64_t requests(std::string_view method, std::string_view path) const;
+  [[nodiscard]] std::uint64_t totalRequests() const;
+  // TCP connections accepted on the API port since start (or the last reset).
+  [[nodiscard]] std::uint64_t connectionsAccepted() const;
+  void resetCounters();
+
+  // Tokens.
+  void expireAllTokens();  // every identity and IAM token issued so far becomes invalid
+  // Caps the lifetime of identity tokens (expires_in is reduced to the cap; 0 = no cap)
+  // and sets the lifetime of IAM tokens (default 3600 s). Lets tests cross several
+  // token lifetimes quickly.
+  void setTokenLifetimes(Seconds identity_cap, Seconds iam_lifetime);
+  // True when `token` is an unexpired IAM token this emulator issued (the IAM-protected
+  // check; also served as GET /_emulator/iam/check with a Bearer token).
+  [[nodiscard]] bool iamTokenValid(std::string_view token) const;
+
+  // Scenario data, addressed by JSON Pointer (RFC 6901) into the scenario document,
+  // e.g. "/instance/name" or "/keys/0/name". Values are JSON text.
+  Status setData(std::string_view pointer, std::string_view json_value);  // replace or create
+  Status addData(std::string_view pointer, std::string_view json_value);  // append to the array at pointer
+  Status deleteData(std::string_view pointer);
+  [[nodiscard]] std::string scenarioJson() const;  // the current document, serialized
+
+  // Faults.
+  void addFault(const Fault& fault);
+  void clearFaults();
+  // Disabled: the API port refuses connections and open connections are reset, as a
+  // real instance with the metadata service disabled gives no HTTP answer at all.
+  void setServiceEnabled(bool enabled);
+
+  // Behaviour switches.
+  void setKeysPaginated(bool paginated);     // default false: {"keys":[...]} in one answer
+  void setLegacyTokenStatus(int status);     // default 200 on /instance_identity/v1/token
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Directory holding the shipped scenario files (default.json, large.json).
+std::string scenarioDirectory();
+
+}  // namespace mdfs::emu
