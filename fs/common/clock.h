@@ -60,7 +60,9 @@ class FakeClock final : public Clock {
 // Deadlines bound network waits, so they always use the real clock.
 using Deadline = std::chrono::steady_clock::time_point;
 
-inline Deadline deadlineIn(Millis budget) { return std::chrono::steady_clock::now() + budget; }
+inline Deadline deadlineIn(Millis budget) {
+  return std::chrono::steady_clock::now() + budget;
+}
 
 inline Millis remaining(Deadline d) {
   auto left = std::chrono::duration_cast<Millis>(d - std::chrono::steady_clock::now());

@@ -49,8 +49,8 @@ void Logger::report(const Error& error, std::string_view context) const {
 Logger::Sink Logger::stderrSink() {
   return [](LogLevel level, std::string_view message) {
     // One write per line so concurrent threads never interleave within a line.
-    std::string line = "metadatafs[" + std::to_string(getpid()) + "]: " + levelName(level) +
-                       ": " + std::string(message) + "\n";
+    std::string line = "metadatafs[" + std::to_string(getpid()) + "]: " + levelName(level) + ": " +
+                       std::string(message) + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
   };
 }

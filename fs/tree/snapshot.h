@@ -1,0 +1,84 @@
+// One endpoint's answer as an immutable tree of directories, files and symlinks, with
+// every file's bytes rendered up front (so sizes are exact and a read is a slice), plus the
+// raw body for <name>.json. Built once per fetch; never modified after publication.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+#include "tree/catalog.h"
+
+namespace mdfs::tree {
+
+struct RenderOptions {
+  bool newline = true;  // append "\n" to rendered values (never to blob fields)
+};
+
+struct Node {
+  enum class Kind : std::uint8_t { directory, file, symlink };
+  Kind kind = Kind::directory;
+  bool secret = false;  // 0400 instead of 0444
+  std::string name;
+  std::string data;  // file bytes, or the symlink target
+  std::uint32_t first_child = 0;
+  std::uint32_t child_count = 0;
+  std::int64_t mtime_ns = 0;  // when this node's content last changed (wall clock)
+};
+
+// What a new snapshot changed relative to its predecessor, as paths relative to the
+// endpoint's directory ("" is the directory itself). `changed` lists nodes whose bytes,
+// link target or list of entries differ; `removed` and `added` list vanished and new
+// entries. The raw <name>.json counts as changed when `raw_changed`.
+struct ChangeList {
+  std::vector<std::string> changed;
+  std::vector<std::string> removed;
+  std::vector<std::string> added;
+  bool raw_changed = false;
+  [[nodiscard]] bool empty() const {
+    return changed.empty() && removed.empty() && added.empty() && !raw_changed;
+  }
+};
+
+class Snapshot {
+ public:
+  // Maps `body` by DESIGN rule 2. `hidden` names members of the top-level object that a
+  // sub-resource endpoint replaces (they are left out). Every node's mtime is `now_ns`.
+  // Fails with EIO when the body is not JSON or not of the expected shape.
+  static Result<std::shared_ptr<Snapshot>> build(const EndpointSpec& spec, std::string body,
+                                                 const RenderOptions& options,
+                                                 const std::vector<std::string>& hidden,
+                                                 std::int64_t now_ns);
+
+  // Carries mtimes over from `previous` wherever content is equal, so mtime tells when a
+  // value last changed. Fills `changes` when given. Call before publishing the snapshot.
+  void inheritTimes(const Snapshot& previous, ChangeList* changes);
+
+  [[nodiscard]] const Node& root() const { return nodes_.front(); }
+  [[nodiscard]] std::span<const Node> children(const Node& dir) const;
+  [[nodiscard]] const Node* child(const Node& dir, std::string_view name) const;
+  // The node at `path` relative to the endpoint directory ("" = root), or nullptr.
+  [[nodiscard]] const Node* find(std::string_view path) const;
+
+  [[nodiscard]] const std::string& raw() const { return raw_; }
+  [[nodiscard]] std::int64_t rawMtime() const { return raw_mtime_ns_; }
+  [[nodiscard]] bool rawSecret() const { return raw_secret_; }
+  [[nodiscard]] std::size_t nodeCount() const { return nodes_.size(); }
+  // Bytes held, for the memory figures in .status.
+  [[nodiscard]] std::size_t memoryBytes() const;
+
+ private:
+  friend class SnapshotBuilder;
+  Snapshot() = default;
+
+  std::vector<Node> nodes_;  // nodes_[0] is the endpoint directory; siblings are contiguous
+  std::string raw_;
+  std::int64_t raw_mtime_ns_ = 0;
+  bool raw_secret_ = false;
+};
+
+}  // namespace mdfs::tree
