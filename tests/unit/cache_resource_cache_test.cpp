@@ -1,0 +1,318 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "cache/resource_cache.h"
+
+namespace mdfs::cache {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A scripted service: per mount path, the next answer, with a call counter and an
+// optional delay so concurrent callers overlap.
+class FakeService {
+ public:
+  void answer(const std::string& mount, Result<std::string> r) {
+    std::lock_guard lock(mu_);
+    answers_.insert_or_assign(mount, std::move(r));
+  }
+  void fail(const std::string& mount, int status, int errnum = EIO) {
+    Error e = makeError(errnum, "GET " + mount + " failed");
+    e.http_status = status;
+    answer(mount, e);
+  }
+  int calls(const std::string& mount) {
+    std::lock_guard lock(mu_);
+    return calls_[mount];
+  }
+  Millis delay{0};
+
+  Fetcher fetcher() {
+    return [this](const tree::EndpointSpec& spec, Deadline, FetchCounters& counters) {
+      if (delay.count() > 0) std::this_thread::sleep_for(delay);
+      std::lock_guard lock(mu_);
+      ++calls_[spec.mount_path];
+      counters.retries = 1;
+      auto it = answers_.find(spec.mount_path);
+      if (it == answers_.end()) return Result<std::string>(makeError(EIO, "no answer"));
+      return it->second;
+    };
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Result<std::string>> answers_;
+  std::map<std::string, int> calls_;
+};
+
+class CacheTest : public ::testing::Test {
+ protected:
+  CacheTest()
+      : log_(LogLevel::debug, [this](LogLevel, std::string_view m) {
+          std::lock_guard lock(log_mu_);
+          lines_.emplace_back(m);
+        }) {
+    service_.answer("instance", std::string(R"({"name":"web-01","memory":8})"));
+    service_.answer("keys", std::string(R"({"keys":[{"id":"k1","name":"a"}]})"));
+  }
+
+  std::unique_ptr<ResourceCache> make(CachePolicy policy = {}) {
+    policy.ttl = 10s;
+    return std::make_unique<ResourceCache>(catalog_, policy, tree::RenderOptions{},
+                                           service_.fetcher(), clock_, log_);
+  }
+  int ep(const char* mount) const { return catalog_.find(mount); }
+  static Deadline soon() { return deadlineIn(2000ms); }
+
+  tree::Catalog catalog_{"2025-08-26"};
+  FakeClock clock_;
+  FakeService service_;
+  std::mutex log_mu_;
+  std::vector<std::string> lines_;
+  Logger log_;
+};
+
+TEST_F(CacheTest, FetchesLazilyAndOncePerTtl) {
+  auto cache = make();
+  EXPECT_EQ(service_.calls("instance"), 0);
+  auto v = cache->get(ep("instance"), soon());
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->snapshot->find("name")->data, "web-01\n");
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  EXPECT_EQ(service_.calls("instance"), 1);
+  EXPECT_EQ(service_.calls("keys"), 0);
+  clock_.advance(9s);
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  EXPECT_EQ(service_.calls("instance"), 1);
+  clock_.advance(2s);
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  EXPECT_EQ(service_.calls("instance"), 2);
+}
+
+TEST_F(CacheTest, TtlOverridesAndStableClass) {
+  CachePolicy policy;
+  policy.overrides["keys"] = 2s;
+  auto cache = make(policy);
+  EXPECT_EQ(cache->ttlOf(ep("keys")), 2s);
+  EXPECT_EQ(cache->ttlOf(ep("instance")), 10s);
+  EXPECT_EQ(cache->ttlOf(ep("instance/initialization")), 100s);
+}
+
+TEST_F(CacheTest, ConcurrentMissesShareOneFetch) {
+  service_.delay = 200ms;
+  auto cache = make();
+  std::vector<std::thread> readers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 32; ++i) {
+    readers.emplace_back([&] {
+      if (cache->get(ep("keys"), soon()).ok()) ++ok;
+    });
+  }
+  for (auto& t : readers)
+    t.join();
+  EXPECT_EQ(ok, 32);
+  EXPECT_EQ(service_.calls("keys"), 1);
+}
+
+TEST_F(CacheTest, WaiterGivesUpAtItsDeadline) {
+  service_.delay = 500ms;
+  auto cache = make();
+  std::thread first([&] { (void)cache->get(ep("keys"), soon()); });
+  std::this_thread::sleep_for(50ms);
+  auto start = std::chrono::steady_clock::now();
+  auto v = cache->get(ep("keys"), deadlineIn(100ms));
+  auto waited = std::chrono::steady_clock::now() - start;
+  first.join();
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().errnum, ETIMEDOUT);
+  EXPECT_LT(waited, 400ms);
+}
+
+TEST_F(CacheTest, ServesStaleCopyWhileRefetchFailsThenGivesUp) {
+  CachePolicy policy;
+  policy.max_stale = 30s;
+  auto cache = make(policy);
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  service_.fail("instance", 503);
+  clock_.advance(11s);
+  auto v = cache->get(ep("instance"), soon());
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->stale);
+  EXPECT_EQ(v->snapshot->find("name")->data, "web-01\n");
+  EXPECT_EQ(service_.calls("instance"), 2);
+  // Later readers get the copy at once; retries run in the background.
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  EXPECT_EQ(service_.calls("instance"), 2);
+  clock_.advance(3s);
+  auto due = cache->claimDueRefreshes();
+  ASSERT_EQ(due, std::vector<int>{ep("instance")});
+  cache->refresh(due[0]);
+  EXPECT_EQ(service_.calls("instance"), 3);
+  clock_.advance(30s);
+  auto gone = cache->get(ep("instance"), soon());
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().errnum, EIO);
+  auto st = cache->status()[static_cast<std::size_t>(ep("instance"))];
+  EXPECT_GE(st.stale_serves, 2U);
+  EXPECT_EQ(st.failures, 3U);
+}
+
+TEST_F(CacheTest, MaxStaleZeroDisablesStaleServing) {
+  CachePolicy policy;
+  policy.max_stale = 0s;
+  auto cache = make(policy);
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  service_.fail("instance", 0, ETIMEDOUT);
+  clock_.advance(11s);
+  auto v = cache->get(ep("instance"), soon());
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().errnum, ETIMEDOUT);
+}
+
+TEST_F(CacheTest, FailureWithoutDataIsHeldBriefly) {
+  service_.fail("keys", 500);
+  auto cache = make();
+  EXPECT_FALSE(cache->get(ep("keys"), soon()).ok());
+  EXPECT_FALSE(cache->get(ep("keys"), soon()).ok());
+  EXPECT_EQ(service_.calls("keys"), 1);
+  clock_.advance(1500ms);
+  service_.answer("keys", std::string(R"({"keys":[]})"));
+  EXPECT_TRUE(cache->get(ep("keys"), soon()).ok());
+  EXPECT_EQ(service_.calls("keys"), 2);
+}
+
+TEST_F(CacheTest, NotFoundIsCachedAsAbsent) {
+  service_.fail("instance/cluster_network_attachments", 404, ENOENT);
+  auto cache = make();
+  int cna = ep("instance/cluster_network_attachments");
+  EXPECT_FALSE(cache->knownAbsent(cna));
+  auto v = cache->get(cna, soon());
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().errnum, ENOENT);
+  EXPECT_TRUE(cache->knownAbsent(cna));
+  EXPECT_FALSE(cache->get(cna, soon()).ok());
+  EXPECT_EQ(service_.calls("instance/cluster_network_attachments"), 1);
+}
+
+TEST_F(CacheTest, MalformedAnswerIsAnErrorAndOthersStillServe) {
+  service_.answer("keys", std::string("<html>oops"));
+  auto cache = make();
+  auto v = cache->get(ep("keys"), soon());
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().errnum, EIO);
+  EXPECT_NE(v.error().message.find("/metadata/v1/keys"), std::string::npos);
+  EXPECT_TRUE(cache->get(ep("instance"), soon()).ok());
+}
+
+TEST_F(CacheTest, ChangesArePublishedBeforeTheCallbackAndEqualBytesChangeNothing) {
+  auto cache = make();
+  std::vector<tree::ChangeList> seen;
+  cache->setChangeCallback([&](int endpoint, const tree::ChangeList& c, bool) {
+    // The new snapshot is already what readers get.
+    auto v = cache->get(endpoint, soon());
+    EXPECT_TRUE(v.ok() && v->snapshot->find("name")->data == "web-02\n");
+    seen.push_back(c);
+  });
+  auto first = cache->get(ep("instance"), soon());
+  ASSERT_TRUE(first.ok());
+  auto memory_mtime = first->snapshot->find("memory")->mtime_ns;
+  clock_.advance(11s);
+  auto same = cache->get(ep("instance"), soon());
+  EXPECT_EQ(same->snapshot, first->snapshot);
+  EXPECT_TRUE(seen.empty());
+
+  service_.answer("instance", std::string(R"({"name":"web-02","memory":8})"));
+  clock_.advance(11s);
+  auto changed = cache->get(ep("instance"), soon());
+  ASSERT_TRUE(changed.ok());
+  ASSERT_EQ(seen.size(), 1U);
+  EXPECT_EQ(seen[0].changed, std::vector<std::string>{"name"});
+  EXPECT_EQ(changed->snapshot->find("memory")->mtime_ns, memory_mtime);
+  EXPECT_GT(changed->snapshot->find("name")->mtime_ns, memory_mtime);
+}
+
+TEST_F(CacheTest, VanishedEndpointIsReported) {
+  auto cache = make();
+  bool vanished = false;
+  cache->setChangeCallback([&](int, const tree::ChangeList&, bool v) { vanished = v; });
+  ASSERT_TRUE(cache->get(ep("keys"), soon()).ok());
+  service_.fail("keys", 404, ENOENT);
+  clock_.advance(11s);
+  EXPECT_EQ(cache->get(ep("keys"), soon()).error().errnum, ENOENT);
+  EXPECT_TRUE(vanished);
+}
+
+TEST_F(CacheTest, RefreshesAheadOnlyWhatIsBeingRead) {
+  auto cache = make();
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  clock_.advance(5s);
+  EXPECT_TRUE(cache->claimDueRefreshes().empty());  // not yet due (75% of 10 s)
+  clock_.advance(3s);
+  auto due = cache->claimDueRefreshes();
+  // Read after its fetch? No: the only read was the fetch itself.
+  EXPECT_TRUE(due.empty());
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  due = cache->claimDueRefreshes();
+  ASSERT_EQ(due, std::vector<int>{ep("instance")});
+  cache->refresh(due[0]);
+  EXPECT_EQ(service_.calls("instance"), 2);
+  clock_.advance(8s);  // 16 s after the first fetch: the refreshed copy is still fresh
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  EXPECT_EQ(service_.calls("instance"), 2);
+}
+
+TEST_F(CacheTest, ExpireAllRefetchesAndKeepsUnchangedMtimes) {
+  auto cache = make();
+  auto first = cache->get(ep("instance"), soon());
+  ASSERT_TRUE(first.ok());
+  auto mtime = first->snapshot->find("name")->mtime_ns;
+  clock_.advance(1s);
+  cache->expireAll();
+  auto again = cache->get(ep("instance"), soon());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(service_.calls("instance"), 2);
+  EXPECT_EQ(again->snapshot->find("name")->mtime_ns, mtime);
+}
+
+TEST_F(CacheTest, StatusReportsCountersAndErrors) {
+  auto cache = make();
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  service_.fail("keys", 500);
+  (void)cache->get(ep("keys"), soon());
+  auto st = cache->status();
+  const auto& inst = st[static_cast<std::size_t>(ep("instance"))];
+  EXPECT_EQ(inst.state, "fresh");
+  EXPECT_EQ(inst.fetches, 1U);
+  EXPECT_EQ(inst.retries, 1U);
+  EXPECT_TRUE(inst.last_fetch.has_value());
+  const auto& keys = st[static_cast<std::size_t>(ep("keys"))];
+  EXPECT_EQ(keys.state, "error");
+  ASSERT_TRUE(keys.last_error.has_value());
+  EXPECT_EQ(keys.last_error->http_status, 500);
+  EXPECT_EQ(st[static_cast<std::size_t>(ep("placement_groups"))].state, "never fetched");
+}
+
+TEST_F(CacheTest, BackgroundRefresherKeepsHotDataFresh) {
+  SystemClock real;
+  CachePolicy policy;
+  policy.ttl = 1s;
+  ResourceCache cache(catalog_, policy, {}, service_.fetcher(), real, log_);
+  cache.startRefresher();
+  ASSERT_TRUE(cache.get(ep("instance"), soon()).ok());
+  for (int i = 0; i < 25; ++i) {
+    std::this_thread::sleep_for(100ms);
+    auto v = cache.get(ep("instance"), soon());
+    ASSERT_TRUE(v.ok());
+    EXPECT_FALSE(v->stale);
+  }
+  EXPECT_GE(service_.calls("instance"), 3);
+}
+
+}  // namespace
+}  // namespace mdfs::cache
