@@ -6,14 +6,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "service/errors.h"
 
 namespace mdfs::service {
 
@@ -27,6 +31,12 @@ struct TransportOptions {
   std::size_t pool_size = 8;
 };
 
+// The CURLOPT_RESOLVE entry "HOST:PORT:ADDRESS" that pins the host of `endpoint`
+// ("https://api.metadata.cloud.ibm.com") to `address` ("169.254.169.254"), with the
+// scheme's default port when the endpoint names none. nullopt for an endpoint without a
+// host.
+std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_view address);
+
 struct HttpRequest {
   std::string method = "GET";  // GET, PUT or POST
   std::string url;
@@ -39,8 +49,30 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;
   std::string body;
-  std::string request_id;             // X-Request-Id
+  std::string request_id;              // X-Request-Id
   std::optional<Seconds> retry_after;  // Retry-After in seconds, when present
+};
+
+// Why an attempt produced no HTTP response at all.
+struct TransferError {
+  Outcome outcome = Outcome::unreachable;  // timed_out, unreachable, oversized, tls_failure,
+                                           // misconfigured
+  Error error;  // errno and level from the table; the message names the URL, never a secret
+
+  // Timeouts and connection failures may pass; a bad certificate or a body too large won't.
+  [[nodiscard]] bool retryable() const {
+    return outcome == Outcome::timed_out || outcome == Outcome::unreachable;
+  }
+};
+
+// One attempt: a response with any HTTP status, or why there was none.
+using HttpResult = std::variant<HttpResponse, TransferError>;
+
+// Counts for one logical fetch.
+struct FetchStats {
+  int attempts = 0;  // HTTP requests made for this fetch (all pages, all retries)
+  int retries = 0;   // attempts that were repeats of a failed one
+  int pages = 0;
 };
 
 class HttpTransport {
@@ -50,9 +82,12 @@ class HttpTransport {
   HttpTransport(const HttpTransport&) = delete;
   HttpTransport& operator=(const HttpTransport&) = delete;
 
-  // One attempt. Transport failures come back as an Error (errnum ETIMEDOUT for timeouts,
-  // EIO otherwise, http_status 0); any HTTP status is a successful Result.
-  Result<HttpResponse> perform(const HttpRequest& request, Deadline deadline);
+  // One attempt, bounded by the deadline (waiting for a free handle included).
+  HttpResult perform(const HttpRequest& request, Deadline deadline);
+
+  // TCP (or TLS) connections opened so far; reuse keeps this at one per pooled handle.
+  [[nodiscard]] std::uint64_t connectionsOpened() const;
+  [[nodiscard]] std::size_t maxResponseBytes() const;
 
  private:
   struct Impl;

@@ -3,6 +3,9 @@
 // collections merged into one document.
 #pragma once
 
+#include <functional>
+#include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -11,33 +14,44 @@
 #include "common/log.h"
 #include "service/api.h"
 #include "service/http_transport.h"
+#include "service/retry.h"
 #include "service/token_source.h"
 
 namespace mdfs::service {
 
-struct FetchStats {
-  int attempts = 0;  // HTTP requests made for this fetch (all pages, all retries)
-  int retries = 0;   // attempts that were repeats of a failed one
-  int pages = 0;
-};
-
 class MetadataClient {
  public:
-  MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens,
-                 const Logger& log);
+  MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens, const Logger& log);
 
-  // The body of GET <path> ("/metadata/v1/keys"). With a non-empty `list_key` the answer
-  // is a collection: every page reachable through `next` is fetched and the items of
-  // `list_key` merged into one document (without `next`). Any error is final: retries
-  // have already happened.
+  // The body of GET <path> ("/metadata/v1/keys"). With an empty `list_key` the body comes
+  // back byte for byte (any 2xx). With a `list_key` the answer is a collection: when it
+  // has a `next` link, every page is fetched and the items of `list_key` merged, in order,
+  // into the first page's document (without `next`); without one, the body comes back
+  // byte for byte. A start token seen twice (a pagination loop) and more than max_pages
+  // pages are errors (EIO), as is a collection body that is not JSON. Any error is final:
+  // retries have already happened. Errors are not logged here; the caller knows whether a
+  // cached copy makes them harmless.
   Result<std::string> get(std::string_view path, std::string_view list_key, Deadline deadline,
                           FetchStats* stats = nullptr);
 
  private:
+  // One page: GET `url` with the identity token, re-acquired once on 401.
+  Result<std::string> fetch(const std::string& url, Deadline deadline, FetchStats& stats);
+  Result<std::string> collect(std::string_view path, std::string_view list_key, Deadline deadline,
+                              FetchStats& stats);
+  // The first page of a collection, with `limit` unless the service refused it before.
+  Result<std::string> firstPage(std::string_view path, Deadline deadline, FetchStats& stats,
+                                bool& with_limit);
+  [[nodiscard]] std::string pageQuery(bool with_limit, std::string_view start) const;
+
   const ApiConfig& api_;
   HttpTransport& http_;
   TokenSource& tokens_;
   const Logger& log_;
+  Retrier retrier_;
+  // Collections whose service refused `limit` (400 unknown_field): asked without it.
+  std::mutex mu_;
+  std::set<std::string, std::less<>> limit_refused_;
 };
 
 }  // namespace mdfs::service

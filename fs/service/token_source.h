@@ -3,10 +3,7 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,24 +13,10 @@
 #include "common/log.h"
 #include "service/api.h"
 #include "service/http_transport.h"
+#include "service/retry.h"
+#include "service/token_cache.h"
 
 namespace mdfs::service {
-
-// A token as the identity API returned it. `access_token` is a secret: never logged.
-struct IssuedToken {
-  std::string access_token;
-  std::string created_at;  // RFC 3339, as returned
-  std::string expires_at;  // RFC 3339, as returned
-  long expires_in = 0;     // seconds, as returned
-  SteadyTime obtained;     // Clock::steady() when the response arrived
-  SteadyTime expiry;       // obtained + expires_in
-  WallTime expiry_wall;    // Clock::wall() + expires_in
-
-  // The instant from which this token must be renewed before use.
-  [[nodiscard]] SteadyTime renewAt() const;
-  // The response document without access_token, for <name>.json files.
-  std::string public_json;
-};
 
 // The instance identity token: PUT {identity path}/token.
 class TokenSource {
@@ -41,24 +24,24 @@ class TokenSource {
   TokenSource(const ApiConfig& api, HttpTransport& http, const Clock& clock, const Logger& log);
 
   // A token valid now, renewed first when due. Concurrent callers share one request.
+  // Errors: 4xx from the token endpoint are final at once (with IBM's code and trace);
+  // 429, 5xx and connection failures are retried inside the deadline.
   Result<IssuedToken> token(Deadline deadline);
   // The service refused `access_token` (401): drop it so the next call re-acquires.
   void invalidate(std::string_view access_token);
   // Expiry of the current token, if there is one (never the token itself).
   [[nodiscard]] std::optional<WallTime> expiresAt() const;
+  // HTTP requests sent to the token endpoint (retries included).
   [[nodiscard]] std::uint64_t requestCount() const { return requests_; }
 
  private:
   Result<IssuedToken> request(Deadline deadline);
 
   const ApiConfig& api_;
-  HttpTransport& http_;
   const Clock& clock_;
   const Logger& log_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool in_flight_ = false;
-  std::optional<IssuedToken> current_;
+  Retrier retrier_;
+  TokenCache cache_;
   std::atomic<std::uint64_t> requests_{0};
 };
 
@@ -69,29 +52,30 @@ struct TrustedProfile {
 };
 
 // An IAM token for one trusted profile: POST {identity path}/iam_token(s) with the
-// identity token from `identity`.
+// identity token from `identity` (re-acquired once if the service answers 401).
 class IamTokenSource {
  public:
   IamTokenSource(const ApiConfig& api, TrustedProfile profile, HttpTransport& http,
                  TokenSource& identity, const Clock& clock, const Logger& log);
 
+  // Errors besides the identity token's: 400 profile_not_linked → EACCES; 400
+  // missing_field without a profile (the instance has no default profile) → ENOENT.
   Result<IssuedToken> token(Deadline deadline);
   [[nodiscard]] std::optional<WallTime> expiresAt() const;
+  // HTTP requests sent to the IAM token endpoint (retries included).
   [[nodiscard]] std::uint64_t requestCount() const { return requests_; }
 
  private:
   Result<IssuedToken> request(Deadline deadline);
+  [[nodiscard]] HttpRequest buildRequest(const IssuedToken& identity) const;
 
   const ApiConfig& api_;
   TrustedProfile profile_;
-  HttpTransport& http_;
   TokenSource& identity_;
   const Clock& clock_;
   const Logger& log_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool in_flight_ = false;
-  std::optional<IssuedToken> current_;
+  Retrier retrier_;
+  TokenCache cache_;
   std::atomic<std::uint64_t> requests_{0};
 };
 

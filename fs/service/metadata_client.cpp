@@ -1,0 +1,136 @@
+#include "service/metadata_client.h"
+
+#include <utility>
+#include <variant>
+
+#include "service/collection.h"
+#include "service/errors.h"
+
+namespace mdfs::service {
+namespace {
+
+bool isSuccess(long status) {
+  return status >= 200 && status <= 299;
+}
+
+Error withContext(Error error, const std::string& context) {
+  error.message = context + ": " + error.message;
+  return error;
+}
+
+}  // namespace
+
+MetadataClient::MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens,
+                               const Logger& log)
+    : api_(api), http_(http), tokens_(tokens), log_(log), retrier_(api.retry, http, log) {}
+
+Result<std::string> MetadataClient::get(std::string_view path, std::string_view list_key,
+                                        Deadline deadline, FetchStats* stats) {
+  FetchStats local;
+  FetchStats& counts = stats != nullptr ? *stats : local;
+  if (list_key.empty()) return fetch(api_.url(path), deadline, counts);
+  return collect(path, list_key, deadline, counts);
+}
+
+Result<std::string> MetadataClient::fetch(const std::string& url, Deadline deadline,
+                                          FetchStats& stats) {
+  ++stats.pages;
+  for (int round = 0;; ++round) {
+    Result<IssuedToken> token = tokens_.token(deadline);
+    if (!token) return token.error();
+    HttpRequest request;
+    request.url = url;
+    request.headers = {"Accept: application/json", "Authorization: Bearer " + token->access_token};
+    HttpResult result = retrier_.send(request, deadline, &stats);
+    if (auto* failure = std::get_if<TransferError>(&result)) return std::move(failure->error);
+    auto& response = std::get<HttpResponse>(result);
+    if (response.status == 401 && round == 0) {
+      log_.debug("GET " + url + ": token refused (HTTP 401); re-acquiring it once");
+      tokens_.invalidate(token->access_token);
+      ++stats.retries;
+      continue;
+    }
+    if (isSuccess(response.status)) return std::move(response.body);
+    return responseError(outcomeForStatus(response.status), "GET " + url, response.status,
+                         response.body, response.request_id);
+  }
+}
+
+std::string MetadataClient::pageQuery(bool with_limit, std::string_view start) const {
+  std::string query;
+  if (!start.empty()) query = "start=" + percentEncode(start);
+  if (with_limit) {
+    if (!query.empty()) query += '&';
+    query += "limit=" + std::to_string(api_.page_limit);
+  }
+  return query;
+}
+
+Result<std::string> MetadataClient::firstPage(std::string_view path, Deadline deadline,
+                                              FetchStats& stats, bool& with_limit) {
+  {
+    std::lock_guard lock(mu_);
+    with_limit = !limit_refused_.contains(path);
+  }
+  Result<std::string> page = fetch(api_.url(path, pageQuery(with_limit, {})), deadline, stats);
+  // `limit` is a VPC collection convention; a service that rejects it for this collection
+  // is asked again without it, and not asked with it again.
+  if (with_limit && !page && page.error().http_status == 400 &&
+      page.error().code == "unknown_field") {
+    log_.info("GET " + std::string(path) + ": the service refuses `limit`; asking without it");
+    {
+      std::lock_guard lock(mu_);
+      limit_refused_.emplace(path);
+    }
+    with_limit = false;
+    page = fetch(api_.url(path), deadline, stats);
+  }
+  return page;
+}
+
+Result<std::string> MetadataClient::collect(std::string_view path, std::string_view list_key,
+                                            Deadline deadline, FetchStats& stats) {
+  bool with_limit = true;
+  Result<std::string> first = firstPage(path, deadline, stats, with_limit);
+  if (!first) return first;
+  const std::string context = "GET " + api_.url(path);
+  CollectionMerger merger{std::string(list_key)};
+  if (Status added = merger.add(first.value()); !added) return withContext(added.error(), context);
+  // Unpaginated, or everything on one page: the service's own bytes.
+  if (!merger.nextStart()) return first;
+
+  std::set<std::string, std::less<>> seen;
+  std::size_t bytes = first->size();
+  for (int pages = 1; merger.nextStart(); ++pages) {
+    const std::string start = *merger.nextStart();
+    if (!seen.insert(start).second) {
+      return outcomeError(Outcome::malformed, context +
+                                                  ": pagination loop (start token repeated after " +
+                                                  std::to_string(pages) + " pages)");
+    }
+    if (pages >= api_.max_pages) {
+      return outcomeError(Outcome::oversized,
+                          context + ": more than " + std::to_string(api_.max_pages) + " pages");
+    }
+    const std::string url = api_.url(path, pageQuery(with_limit, start));
+    Result<std::string> page = fetch(url, deadline, stats);
+    if (!page) return page.error();
+    bytes += page->size();
+    if (bytes > http_.maxResponseBytes()) {
+      return outcomeError(Outcome::oversized, context + ": collection larger than " +
+                                                  std::to_string(http_.maxResponseBytes()) +
+                                                  " bytes");
+    }
+    if (Status added = merger.add(page.value()); !added) {
+      return withContext(added.error(), "GET " + url);
+    }
+  }
+  if (auto total = merger.totalCount();
+      total && *total != static_cast<std::int64_t>(merger.itemCount())) {
+    log_.warning(context + ": total_count is " + std::to_string(*total) + " but the pages held " +
+                 std::to_string(merger.itemCount()) + " items (the collection changed meanwhile?)");
+  }
+  return merger.document();
+}
+
+}  // namespace mdfs::service

@@ -1,0 +1,68 @@
+// One cached token, renewed ahead of expiry by a single request that concurrent callers
+// share (single-flight). Shared by the identity and the IAM token sources.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/error.h"
+
+namespace mdfs::service {
+
+// A token as the identity API returned it. `access_token` is a secret: never logged.
+struct IssuedToken {
+  std::string access_token;
+  std::string created_at;   // RFC 3339, as returned
+  std::string expires_at;   // RFC 3339, as returned
+  long expires_in = 0;      // seconds, as returned
+  SteadyTime obtained;      // Clock::steady() when the response arrived
+  SteadyTime expiry;        // obtained + expires_in
+  WallTime expiry_wall;     // Clock::wall() + expires_in
+  std::string public_json;  // the response document without access_token, for .json files
+
+  // The instant from which this token must be renewed before use: once 80% of its
+  // lifetime has passed or fewer than 10 s are left, but never before half of it (a
+  // 5 s token would otherwise be renewed on every use).
+  [[nodiscard]] SteadyTime renewAt() const;
+};
+
+// Parses a token response ({access_token, created_at, expires_at, expires_in}) received
+// now. Errors (malformed) name `what` and never quote the body, which holds the secret.
+Result<IssuedToken> parseIssuedToken(std::string_view body, const Clock& clock,
+                                     std::string_view what);
+
+class TokenCache {
+ public:
+  using Fetch = std::function<Result<IssuedToken>(Deadline)>;
+
+  TokenCache(const Clock& clock, std::string name);
+
+  // The cached token while it is not due for renewal; otherwise the result of `fetch`,
+  // which runs for one caller at a time while the others wait for its result (or use the
+  // old token while it is still valid). A failed renewal falls back to an unexpired token.
+  Result<IssuedToken> get(Deadline deadline, const Fetch& fetch);
+  // Drops the cached token if it is `access_token` (one that the service refused).
+  void invalidate(std::string_view access_token);
+  [[nodiscard]] std::optional<WallTime> expiresAt() const;
+
+ private:
+  // An unexpired token to use while a renewal is under way or failed.
+  [[nodiscard]] bool usable() const;
+
+  const Clock& clock_;
+  const std::string name_;  // "identity token" / "IAM token", for messages
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool in_flight_ = false;
+  std::uint64_t generation_ = 0;  // completed fetches
+  std::optional<IssuedToken> current_;
+  std::optional<Error> last_error_;  // of the last completed fetch, when it failed
+};
+
+}  // namespace mdfs::service
