@@ -1,0 +1,137 @@
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "service/errors.h"
+
+namespace mdfs::service {
+namespace {
+
+struct Row {
+  Outcome outcome;
+  int errnum;
+  LogLevel level;
+};
+
+// DESIGN §3 and the decisions for the IAM token, one row per outcome.
+const Row kExpected[] = {
+    {Outcome::not_found, ENOENT, LogLevel::debug},
+    {Outcome::unreachable, EIO, LogLevel::warning},
+    {Outcome::timed_out, ETIMEDOUT, LogLevel::warning},
+    {Outcome::unauthenticated, EACCES, LogLevel::error},
+    {Outcome::forbidden, EACCES, LogLevel::error},
+    {Outcome::profile_not_linked, EACCES, LogLevel::error},
+    {Outcome::no_default_profile, ENOENT, LogLevel::warning},
+    {Outcome::bad_request, EIO, LogLevel::error},
+    {Outcome::throttled, EIO, LogLevel::warning},
+    {Outcome::server_error, EIO, LogLevel::warning},
+    {Outcome::malformed, EIO, LogLevel::error},
+    {Outcome::oversized, EIO, LogLevel::error},
+    {Outcome::tls_failure, EIO, LogLevel::error},
+    {Outcome::misconfigured, EIO, LogLevel::error},
+};
+
+class ErrnoTable : public ::testing::TestWithParam<Row> {};
+
+TEST_P(ErrnoTable, RowMatchesDesign) {
+  const Row& row = GetParam();
+  const ErrnoRow got = errnoFor(row.outcome);
+  EXPECT_EQ(got.errnum, row.errnum);
+  EXPECT_EQ(got.level, row.level);
+  const Error error = outcomeError(row.outcome, "context");
+  EXPECT_EQ(error.errnum, row.errnum);
+  EXPECT_EQ(error.level, row.level);
+  EXPECT_EQ(error.message, "context");
+}
+
+INSTANTIATE_TEST_SUITE_P(ServiceErrors, ErrnoTable, ::testing::ValuesIn(kExpected));
+
+TEST(ServiceErrors, StatusOutcomes) {
+  EXPECT_EQ(outcomeForStatus(401), Outcome::unauthenticated);
+  EXPECT_EQ(outcomeForStatus(403), Outcome::forbidden);
+  EXPECT_EQ(outcomeForStatus(404), Outcome::not_found);
+  EXPECT_EQ(outcomeForStatus(429), Outcome::throttled);
+  EXPECT_EQ(outcomeForStatus(500), Outcome::server_error);
+  EXPECT_EQ(outcomeForStatus(503), Outcome::server_error);
+  EXPECT_EQ(outcomeForStatus(400), Outcome::bad_request);
+  EXPECT_EQ(outcomeForStatus(409), Outcome::bad_request);
+  EXPECT_EQ(outcomeForStatus(302), Outcome::malformed);
+  EXPECT_EQ(outcomeForStatus(100), Outcome::malformed);
+  EXPECT_TRUE(isRetryableStatus(429));
+  EXPECT_TRUE(isRetryableStatus(500));
+  EXPECT_TRUE(isRetryableStatus(503));
+  EXPECT_FALSE(isRetryableStatus(400));
+  EXPECT_FALSE(isRetryableStatus(401));
+  EXPECT_FALSE(isRetryableStatus(404));
+  EXPECT_FALSE(isRetryableStatus(200));
+}
+
+TEST(ServiceErrors, ParsesDocumentedErrorBody) {
+  Error e = outcomeError(Outcome::bad_request, "PUT http://x/identity/v1/token");
+  parseIbmError(
+      R"({"errors":[{"code":"invalid_value","message":"The `expires_in` field must not exceed `3600`.",
+        "more_info":"https://cloud.ibm.com/docs","target":{"name":"expires_in","type":"field","value":"7200"}}],
+        "status_code":400,"trace":"e37872f6-f9a4-4084-a1a8-e56a1c8c8d3d"})",
+      e);
+  EXPECT_EQ(e.code, "invalid_value");
+  EXPECT_EQ(e.trace, "e37872f6-f9a4-4084-a1a8-e56a1c8c8d3d");
+  EXPECT_EQ(e.message,
+            "PUT http://x/identity/v1/token: The `expires_in` field must not exceed `3600`.");
+}
+
+TEST(ServiceErrors, ParsesCapturedErrorBody) {
+  Error e;
+  e.message.clear();
+  parseIbmError(
+      R"({"errors":[{"code":"invalid_version_range","message":"The `version` value cannot be before `2022-03-01`.","target":{"name":"2021-09-30","type":"parameter"}}],"trace":"182e21b1"})",
+      e);
+  EXPECT_EQ(e.code, "invalid_version_range");
+  EXPECT_EQ(e.trace, "182e21b1");
+  EXPECT_EQ(e.message, "The `version` value cannot be before `2022-03-01`.");
+}
+
+TEST(ServiceErrors, ToleratesOtherBodies) {
+  for (const char* body : {"", "not json", "[]", "{}", R"({"errors":"x"})", R"({"errors":[]})",
+                           R"({"errors":[1]})", R"({"errors":[{"code":7}],"trace":[]})",
+                           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}) {
+    Error e = outcomeError(Outcome::server_error, "GET u");
+    parseIbmError(body, e);
+    EXPECT_EQ(e.message, "GET u") << body;
+    EXPECT_TRUE(e.code.empty()) << body;
+    EXPECT_TRUE(e.trace.empty()) << body;
+  }
+  std::string deep(100000, '[');
+  Error e;
+  parseIbmError(deep, e);  // refused without recursing
+  EXPECT_TRUE(e.code.empty());
+}
+
+TEST(ServiceErrors, WireTextIsSanitizedAndBounded) {
+  Error e = outcomeError(Outcome::server_error, "GET u");
+  const std::string longText(1000, 'x');
+  parseIbmError(R"({"errors":[{"code":"a\nb","message":")" + longText + R"("}],"trace":"t\u0001"})",
+                e);
+  EXPECT_EQ(e.code, "a b");
+  EXPECT_EQ(e.trace, "t ");
+  EXPECT_LT(e.message.size(), 400u);
+  EXPECT_EQ(e.message.find('\n'), std::string::npos);
+}
+
+TEST(ServiceErrors, ResponseErrorCarriesStatusCodeAndTrace) {
+  Error e =
+      responseError(Outcome::not_found, "GET http://x/metadata/v1/keys/k9", 404,
+                    R"({"errors":[{"code":"not_found","message":"Key not found."}]})", "req-123");
+  EXPECT_EQ(e.errnum, ENOENT);
+  EXPECT_EQ(e.level, LogLevel::debug);
+  EXPECT_EQ(e.http_status, 404);
+  EXPECT_EQ(e.code, "not_found");
+  EXPECT_EQ(e.trace, "req-123");  // X-Request-Id stands in for the missing trace
+  EXPECT_EQ(e.describe(),
+            "GET http://x/metadata/v1/keys/k9: Key not found. (HTTP 404, code not_found, trace "
+            "req-123)");
+  Error plain = responseError(Outcome::server_error, "GET u", 503, "", "");
+  EXPECT_EQ(plain.describe(), "GET u (HTTP 503)");
+}
+
+}  // namespace
+}  // namespace mdfs::service
