@@ -8,9 +8,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
@@ -67,11 +69,15 @@ class Emulator {
   [[nodiscard]] int port() const;
   // PEM of the CA that signed the server certificate (https only; "" otherwise).
   [[nodiscard]] std::string caCertPath() const;
+  // "http://127.0.0.1:PORT" of the separate control listener; "" without one.
+  [[nodiscard]] std::string controlUrl() const;
 
   // Counters of API requests by method and request path without the query string
   // ("GET", "/metadata/v1/placement_groups" counts every page). Control routes excluded.
   [[nodiscard]] std::uint64_t requests(std::string_view method, std::string_view path) const;
   [[nodiscard]] std::uint64_t totalRequests() const;
+  // Every counter, keyed "METHOD /path".
+  [[nodiscard]] std::map<std::string, std::uint64_t> requestCounts() const;
   // TCP connections accepted on the API port since start (or the last reset).
   [[nodiscard]] std::uint64_t connectionsAccepted() const;
   void resetCounters();
@@ -89,20 +95,27 @@ class Emulator {
   // Scenario data, addressed by JSON Pointer (RFC 6901) into the scenario document,
   // e.g. "/instance/name" or "/keys/0/name". Values are JSON text.
   Status setData(std::string_view pointer, std::string_view json_value);  // replace or create
-  Status addData(std::string_view pointer, std::string_view json_value);  // append to the array at pointer
+  Status addData(std::string_view pointer,
+                 std::string_view json_value);  // append to the array at pointer
   Status deleteData(std::string_view pointer);
   [[nodiscard]] std::string scenarioJson() const;  // the current document, serialized
+  [[nodiscard]] Result<std::string> data(std::string_view pointer) const;  // JSON text
 
   // Faults.
   void addFault(const Fault& fault);
-  void clearFaults();
+  void clearFaults();  // also releases requests held by `hang` (their connections close)
+  [[nodiscard]] std::vector<Fault> faults() const;  // active ones, with remaining counts
   // Disabled: the API port refuses connections and open connections are reset, as a
   // real instance with the metadata service disabled gives no HTTP answer at all.
   void setServiceEnabled(bool enabled);
+  // Disabled now, enabled again by itself after `duration`.
+  void disableServiceFor(Millis duration);
+  [[nodiscard]] bool serviceEnabled() const;
 
   // Behaviour switches.
-  void setKeysPaginated(bool paginated);     // default false: {"keys":[...]} in one answer
-  void setLegacyTokenStatus(int status);     // default 200 on /instance_identity/v1/token
+  void setKeysPaginated(bool paginated);  // default false: {"keys":[...]} in one answer
+  void setLegacyTokenStatus(int status);  // default 200 on /instance_identity/v1/token
+  [[nodiscard]] bool keysPaginated() const;
 
  private:
   struct Impl;

@@ -1,0 +1,66 @@
+// The identity API (ref §5): identity tokens, and IAM tokens exchanged for a trusted
+// profile. Tokens are JWT-shaped and remembered with their expiry, which is what decides
+// whether a bearer token is accepted.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "common/clock.h"
+#include "emulator/api.h"
+#include "emulator/scenario.h"
+
+namespace mdfs::emu {
+
+enum class TokenKind { identity, iam };
+
+class TokenTable {
+ public:
+  explicit TokenTable(const Clock& clock) : clock_(clock) {}
+  void add(const std::string& token, TokenKind kind, Seconds lifetime);
+  [[nodiscard]] bool valid(std::string_view token, TokenKind kind) const;
+  void expireAll();
+
+ private:
+  struct Entry {
+    TokenKind kind;
+    SteadyTime expires;
+  };
+  void pruneExpired();  // with mu_ held
+
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> tokens_;
+  std::size_t prune_at_ = 4096;
+};
+
+// Switches tests flip while requests are served.
+struct TokenSettings {
+  std::atomic<std::int64_t> identity_cap_s{0};  // 0 = no cap on expires_in
+  std::atomic<std::int64_t> iam_lifetime_s{3600};
+  std::atomic<int> legacy_token_status{200};
+};
+
+class IdentityApi {
+ public:
+  IdentityApi(const Clock& clock, const ScenarioStore& store, TokenTable& tokens,
+              const TokenSettings& settings);
+
+  // PUT …/token. Checks Metadata-Flavor itself (the only route that requires it).
+  [[nodiscard]] HttpResponse createToken(const HttpRequest& request, bool legacy) const;
+  // POST …/iam_token(s). The caller has already accepted the bearer identity token.
+  [[nodiscard]] HttpResponse createIamToken(const HttpRequest& request, bool legacy) const;
+
+ private:
+  const Clock& clock_;
+  const ScenarioStore& store_;
+  TokenTable& tokens_;
+  const TokenSettings& settings_;
+  std::string signing_key_;  // random per emulator: tokens of another run are unknown anyway
+};
+
+}  // namespace mdfs::emu
