@@ -67,12 +67,18 @@ ResourceCache::ResourceCache(const tree::Catalog& catalog, CachePolicy policy,
 }
 
 ResourceCache::~ResourceCache() {
+  stop();
+}
+
+void ResourceCache::stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
   wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  std::lock_guard lock(mu_);
+  on_change_ = nullptr;
 }
 
 void ResourceCache::setChangeCallback(ChangeCallback callback) {
@@ -91,6 +97,13 @@ Result<View> ResourceCache::get(int endpoint, Deadline deadline) {
   std::unique_lock lock(mu_);
   entries_.at(static_cast<std::size_t>(endpoint))->accessed = true;
   return waitOrFetch(lock, endpoint, deadline);
+}
+
+std::optional<View> ResourceCache::peek(int endpoint) const {
+  std::lock_guard lock(mu_);
+  const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  if (e.absent) return std::nullopt;
+  return servable(e, clock_.steady());
 }
 
 bool ResourceCache::knownAbsent(int endpoint) const {
@@ -189,7 +202,7 @@ Result<View> ResourceCache::fetchAndPublish(std::unique_lock<std::mutex>& lock, 
       log_.report(*failure, "fetching " + spec.mount_path);
     }
   } else {
-    vanished = absent && e.snapshot != nullptr;
+    vanished = absent && !e.absent;
     e.snapshot = absent ? nullptr : fresh;
     e.absent = absent;
     e.fetched = now;

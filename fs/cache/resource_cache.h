@@ -43,8 +43,8 @@ struct FetchCounters {
 // come back as an Error with http_status 404.
 using Fetcher =
     std::function<Result<std::string>(const tree::EndpointSpec&, Deadline, FetchCounters&)>;
-// Told, after publication, what a refetch changed (or `vanished` when the endpoint
-// now answers 404 where it had data).
+// Told, after publication, what a refetch changed, or `vanished` when the endpoint
+// answers 404 (so the kernel forgets any entry it holds for it).
 using ChangeCallback = std::function<void(int endpoint, const tree::ChangeList&, bool vanished)>;
 
 // What a reader gets for one endpoint.
@@ -81,6 +81,8 @@ class ResourceCache {
   // The endpoint's data, fetching it first when it is missing or expired. ENOENT when the
   // service answers 404 for it.
   Result<View> get(int endpoint, Deadline deadline);
+  // What is cached now, fresh or stale, without fetching or counting as a read.
+  [[nodiscard]] std::optional<View> peek(int endpoint) const;
   // True once the service answered 404 and that answer is still fresh. Never fetches.
   [[nodiscard]] bool knownAbsent(int endpoint) const;
   // Expires everything: the next access refetches (SIGHUP). Mtimes survive unchanged
@@ -89,6 +91,8 @@ class ResourceCache {
 
   // Starts the background thread that refreshes data ahead of expiry.
   void startRefresher();
+  // Stops it, waits for refreshes in flight, and drops the change callback.
+  void stop();
   // Endpoints due for a refresh-ahead now; they are marked in flight. Exposed so unit
   // tests drive refresh with a FakeClock; the refresher thread calls it too.
   std::vector<int> claimDueRefreshes();

@@ -1,0 +1,410 @@
+#include "mount/fuse_session.h"
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstring>
+
+namespace mdfs::mount {
+
+struct FuseSession::State {
+  State(Filesystem& f, const Logger& l) : fs(f), log(l) {}
+  Filesystem& fs;
+  const Logger& log;
+  fuse_session* se = nullptr;
+  bool mounted = false;
+  std::atomic<bool> initialized{false};
+  std::atomic<bool> no_open{false};  // the kernel handles opens itself (zero-message open)
+  pthread_t loop_thread{};
+  std::atomic<bool> looping{false};
+};
+
+namespace {
+
+using State = FuseSession::State;
+
+State& stateOf(fuse_req_t req) {
+  return *static_cast<State*>(fuse_req_userdata(req));
+}
+
+struct timespec toTimespec(std::int64_t ns) {
+  struct timespec ts {};
+  ts.tv_sec = static_cast<time_t>(ns / 1000000000);
+  ts.tv_nsec = static_cast<long>(ns % 1000000000);
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000;
+    --ts.tv_sec;
+  }
+  return ts;
+}
+
+struct stat toStat(const Attributes& a, std::uint32_t uid, std::uint32_t gid) {
+  struct stat st {};
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = S_ISDIR(a.mode) ? 2 : 1;
+  st.st_uid = uid;
+  st.st_gid = gid;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_mtim = st.st_ctim = st.st_atim = toTimespec(a.mtime_ns);
+  return st;
+}
+
+// Ownership is a mount-wide setting; the adapter stamps it on every answer.
+struct Owner {
+  std::uint32_t uid;
+  std::uint32_t gid;
+};
+
+Owner ownerOf(fuse_req_t req) {
+  const Filesystem& fs = stateOf(req).fs;
+  return {fs.uid(), fs.gid()};
+}
+
+fuse_entry_param toEntryParam(const Entry& e, std::uint32_t uid, std::uint32_t gid) {
+  fuse_entry_param p{};
+  if (e.negative) {
+    p.ino = 0;
+    p.entry_timeout = e.timeout;
+    return p;
+  }
+  p.attr = toStat(e.attr, uid, gid);
+  // Entries listed without attributes: the kernel keeps the name, not a cached inode.
+  p.ino = e.known ? e.attr.ino : 0;
+  p.generation = 1;
+  p.attr_timeout = e.timeout;
+  p.entry_timeout = e.timeout;
+  return p;
+}
+
+void replyError(fuse_req_t req, const Error& error, const char* op) {
+  State& s = stateOf(req);
+  if (s.log.enabled(LogLevel::debug)) s.log.debug(std::string(op) + ": " + error.describe());
+  fuse_reply_err(req, error.errnum > 0 ? error.errnum : EIO);
+}
+
+// Runs a handler and answers EIO should anything escape it: no exception crosses into C.
+template <class F>
+void guarded(fuse_req_t req, const char* op, F&& body) {
+  try {
+    body();
+  } catch (const std::exception& ex) {
+    stateOf(req).log.error(std::string(op) + " failed: " + ex.what());
+    fuse_reply_err(req, EIO);
+  } catch (...) {
+    stateOf(req).log.error(std::string(op) + " failed");
+    fuse_reply_err(req, EIO);
+  }
+}
+
+// A directory listing taken at opendir, so that every readdir of one handle sees the
+// same entries at the same offsets.
+struct Listing {
+  std::vector<DirEntry> entries;
+};
+
+void opInit(void* userdata, fuse_conn_info* conn) {
+  auto& s = *static_cast<State*>(userdata);
+  // Zero-message opens keep warm reads inside the kernel (DESIGN §2). Coherence comes
+  // from attribute timeouts and mtimes, with cached pages dropped when mtime changes.
+  s.no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+  conn->want &= ~static_cast<unsigned>(FUSE_CAP_WRITEBACK_CACHE);
+  s.initialized = true;
+}
+
+void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  guarded(req, "lookup", [&] {
+    auto r = stateOf(req).fs.lookup(parent, name);
+    if (!r) return replyError(req, r.error(), "lookup");
+    auto o = ownerOf(req);
+    fuse_entry_param p = toEntryParam(r.value(), o.uid, o.gid);
+    fuse_reply_entry(req, &p);
+  });
+}
+
+void opForget(fuse_req_t req, fuse_ino_t, uint64_t) {
+  fuse_reply_none(req);
+}
+
+void opForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) {
+  fuse_reply_none(req);
+}
+
+void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  guarded(req, "getattr", [&] {
+    auto r = stateOf(req).fs.getattr(ino);
+    if (!r) return replyError(req, r.error(), "getattr");
+    auto o = ownerOf(req);
+    struct stat st = toStat(r->attr, o.uid, o.gid);
+    fuse_reply_attr(req, &st, r->timeout);
+  });
+}
+
+void opReadlink(fuse_req_t req, fuse_ino_t ino) {
+  guarded(req, "readlink", [&] {
+    auto r = stateOf(req).fs.readlink(ino);
+    if (!r) return replyError(req, r.error(), "readlink");
+    fuse_reply_readlink(req, r->c_str());
+  });
+}
+
+void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, "opendir", [&] {
+    State& s = stateOf(req);
+    auto r = s.fs.list(ino);
+    if (!r) return replyError(req, r.error(), "opendir");
+    auto listing = std::make_unique<Listing>();
+    Entry self;
+    self.attr.ino = ino;
+    self.attr.mode = S_IFDIR;
+    Entry up;
+    up.attr.ino = s.fs.parentOf(ino);
+    up.attr.mode = S_IFDIR;
+    listing->entries.push_back({".", self});
+    listing->entries.push_back({"..", up});
+    for (auto& e : r.value())
+      listing->entries.push_back(std::move(e));
+    fi->fh = reinterpret_cast<std::uint64_t>(listing.get());
+    if (fuse_reply_open(req, fi) == 0) (void)listing.release();
+  });
+}
+
+void readdirCommon(fuse_req_t req, fuse_file_info* fi, size_t size, off_t off, bool plus) {
+  guarded(req, plus ? "readdirplus" : "readdir", [&] {
+    const auto* listing = reinterpret_cast<const Listing*>(fi->fh);
+    auto o = ownerOf(req);
+    std::string buf(size, '\0');
+    size_t used = 0;
+    for (auto i = static_cast<size_t>(off); i < listing->entries.size(); ++i) {
+      const DirEntry& d = listing->entries[i];
+      auto next = static_cast<off_t>(i + 1);
+      size_t n = 0;
+      if (plus) {
+        fuse_entry_param p = toEntryParam(d.entry, o.uid, o.gid);
+        // "." and ".." never count as lookups.
+        if (d.name == "." || d.name == "..") p.ino = 0;
+        n = fuse_add_direntry_plus(req, buf.data() + used, size - used, d.name.c_str(), &p, next);
+      } else {
+        struct stat st = toStat(d.entry.attr, o.uid, o.gid);
+        n = fuse_add_direntry(req, buf.data() + used, size - used, d.name.c_str(), &st, next);
+      }
+      if (n > size - used) break;
+      used += n;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void opReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  readdirCommon(req, fi, size, off, false);
+}
+
+void opReaddirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  readdirCommon(req, fi, size, off, true);
+}
+
+void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<Listing*>(fi->fh);  // NOLINT(cppcoreguidelines-owning-memory)
+  fuse_reply_err(req, 0);
+}
+
+void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  guarded(req, "open", [&] {
+    State& s = stateOf(req);
+    if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
+    if (s.no_open) return (void)fuse_reply_err(req, ENOSYS);
+    auto r = s.fs.getattr(ino);
+    if (!r) return replyError(req, r.error(), "open");
+    if (S_ISDIR(r->attr.mode)) return (void)fuse_reply_err(req, EISDIR);
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
+  });
+}
+
+void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  guarded(req, "read", [&] {
+    auto r = stateOf(req).fs.read(ino, static_cast<std::uint64_t>(off), size);
+    if (!r) return replyError(req, r.error(), "read");
+    fuse_reply_buf(req, r->bytes.data(), r->bytes.size());
+  });
+}
+
+void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  fuse_reply_err(req, 0);
+}
+
+void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  fuse_reply_err(req, 0);
+}
+
+void opStatfs(fuse_req_t req, fuse_ino_t) {
+  guarded(req, "statfs", [&] {
+    struct statvfs st {};
+    st.f_bsize = 4096;
+    st.f_frsize = 4096;
+    st.f_namemax = 255;
+    st.f_files = stateOf(req).fs.inodeCount();
+    st.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
+    fuse_reply_statfs(req, &st);
+  });
+}
+
+// Every write-like operation: the tree mirrors a read-only service.
+void opSetattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+void opMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
+  fuse_reply_err(req, EROFS);
+}
+void opMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) {
+  fuse_reply_err(req, EROFS);
+}
+void opUnlink(fuse_req_t req, fuse_ino_t, const char*) {
+  fuse_reply_err(req, EROFS);
+}
+void opSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) {
+  fuse_reply_err(req, EROFS);
+}
+void opRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned int) {
+  fuse_reply_err(req, EROFS);
+}
+void opLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) {
+  fuse_reply_err(req, EROFS);
+}
+void opWrite(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+void opCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+void opSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+  fuse_reply_err(req, EROFS);
+}
+void opRemovexattr(fuse_req_t req, fuse_ino_t, const char*) {
+  fuse_reply_err(req, EROFS);
+}
+void opFallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+// No extended attributes: ENOSYS makes the kernel stop asking.
+void opGetxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) {
+  fuse_reply_err(req, ENOSYS);
+}
+void opListxattr(fuse_req_t req, fuse_ino_t, size_t) {
+  fuse_reply_err(req, ENOSYS);
+}
+
+fuse_lowlevel_ops makeOps() {
+  fuse_lowlevel_ops ops{};
+  ops.init = opInit;
+  ops.lookup = opLookup;
+  ops.forget = opForget;
+  ops.forget_multi = opForgetMulti;
+  ops.getattr = opGetattr;
+  ops.readlink = opReadlink;
+  ops.opendir = opOpendir;
+  ops.readdir = opReaddir;
+  ops.readdirplus = opReaddirplus;
+  ops.releasedir = opReleasedir;
+  ops.open = opOpen;
+  ops.read = opRead;
+  ops.release = opRelease;
+  ops.flush = opFlush;
+  ops.statfs = opStatfs;
+  ops.setattr = opSetattr;
+  ops.mknod = opMknod;
+  ops.mkdir = opMkdir;
+  ops.unlink = opUnlink;
+  ops.rmdir = opUnlink;
+  ops.symlink = opSymlink;
+  ops.rename = opRename;
+  ops.link = opLink;
+  ops.write = opWrite;
+  ops.create = opCreate;
+  ops.setxattr = opSetxattr;
+  ops.removexattr = opRemovexattr;
+  ops.fallocate = opFallocate;
+  ops.getxattr = opGetxattr;
+  ops.listxattr = opListxattr;
+  return ops;
+}
+
+}  // namespace
+
+FuseSession::FuseSession(Filesystem& fs, const Logger& log)
+    : state_(std::make_unique<State>(fs, log)) {}
+
+FuseSession::~FuseSession() {
+  unmount();
+  if (state_->se != nullptr) fuse_session_destroy(state_->se);
+}
+
+Status FuseSession::mount(const std::vector<std::string>& args, const std::string& mountpoint) {
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(args.size()), argv.data());
+  fuse_lowlevel_ops ops = makeOps();
+  state_->se = fuse_session_new(&fargs, &ops, sizeof(ops), state_.get());
+  fuse_opt_free_args(&fargs);
+  if (state_->se == nullptr) return makeError(EINVAL, "cannot create the FUSE session");
+  if (fuse_session_mount(state_->se, mountpoint.c_str()) != 0) {
+    return makeError(EIO, "cannot mount at " + mountpoint);
+  }
+  state_->mounted = true;
+  return Ok{};
+}
+
+Status FuseSession::loop(unsigned max_threads) {
+  state_->loop_thread = pthread_self();
+  state_->looping = true;
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_max_threads(config, max_threads);
+  fuse_loop_cfg_set_idle_threads(config, std::min(max_threads, 4U));
+  int rc = fuse_session_loop_mt(state_->se, config);
+  fuse_loop_cfg_destroy(config);
+  state_->looping = false;
+  // A signal-driven exit reports the signal number; that is a clean stop for us.
+  if (rc < 0) return makeError(-rc, std::string("FUSE loop failed: ") + std::strerror(-rc));
+  return Ok{};
+}
+
+void FuseSession::exit() {
+  if (state_->se == nullptr) return;
+  fuse_session_exit(state_->se);
+  // The loop's main thread sleeps in an interruptible wait: a signal wakes it to notice.
+  if (state_->looping) pthread_kill(state_->loop_thread, SIGUSR1);
+}
+
+void FuseSession::unmount() {
+  if (state_->mounted) {
+    fuse_session_unmount(state_->se);
+    state_->mounted = false;
+  }
+}
+
+bool FuseSession::ready() const {
+  return state_->initialized && state_->mounted;
+}
+
+int FuseSession::notify(const Invalidation& item) {
+  if (!ready()) return -ENOTCONN;
+  if (item.kind == Invalidation::Kind::inode) {
+    return fuse_lowlevel_notify_inval_inode(state_->se, item.ino, 0, 0);
+  }
+  return fuse_lowlevel_notify_inval_entry(state_->se, item.ino, item.name.c_str(),
+                                          item.name.size());
+}
+
+}  // namespace mdfs::mount

@@ -1,0 +1,42 @@
+// The libfuse low-level adapter: translates kernel requests into Filesystem calls and
+// answers every request, with an errno on failure. No exception crosses into libfuse.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/log.h"
+#include "mount/filesystem.h"
+
+struct fuse_session;
+
+namespace mdfs::mount {
+
+class FuseSession {
+ public:
+  FuseSession(Filesystem& fs, const Logger& log);
+  ~FuseSession();
+  FuseSession(const FuseSession&) = delete;
+  FuseSession& operator=(const FuseSession&) = delete;
+
+  // Creates the session from libfuse arguments (argv[0] first) and mounts it.
+  Status mount(const std::vector<std::string>& args, const std::string& mountpoint);
+  // Serves requests on up to `max_threads` threads until exit() or an unmount.
+  Status loop(unsigned max_threads);
+  // Asks loop() to return; safe from any thread (not from a signal handler).
+  void exit();
+  void unmount();
+  // Sends one kernel cache invalidation; 0 or a negative errno.
+  int notify(const Invalidation& item);
+  // True once the kernel answered INIT; notifications are only sent after that.
+  [[nodiscard]] bool ready() const;
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace mdfs::mount

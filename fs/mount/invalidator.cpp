@@ -1,0 +1,69 @@
+#include "mount/invalidator.h"
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+namespace mdfs::mount {
+
+Invalidator::Invalidator(Sender send, const Logger& log) : send_(std::move(send)), log_(log) {}
+
+Invalidator::~Invalidator() {
+  stop();
+}
+
+void Invalidator::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Invalidator::post(std::vector<Invalidation> items) {
+  if (items.empty()) return;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& item : items)
+      queue_.push_back(std::move(item));
+  }
+  cv_.notify_all();
+}
+
+void Invalidator::drain() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return (queue_.empty() && !busy_) || stopping_; });
+}
+
+void Invalidator::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t Invalidator::sent() const {
+  std::lock_guard lock(mu_);
+  return sent_;
+}
+
+void Invalidator::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    Invalidation item = std::move(queue_.front());
+    queue_.pop_front();
+    busy_ = true;
+    lock.unlock();
+    int rc = send_(item);
+    // ENOENT: the kernel holds nothing for it, which is the point.
+    if (rc < 0 && rc != -ENOENT) {
+      log_.debug(std::string("kernel invalidation failed: ") + std::strerror(-rc));
+    }
+    lock.lock();
+    busy_ = false;
+    ++sent_;
+    cv_.notify_all();
+  }
+}
+
+}  // namespace mdfs::mount
