@@ -101,6 +101,13 @@ Error outcomeError(Outcome outcome, std::string message) {
   return makeError(row.errnum, std::move(message), row.level);
 }
 
+Error reclassified(Error error, Outcome outcome) {
+  const ErrnoRow row = errnoFor(outcome);
+  error.errnum = row.errnum;
+  error.level = row.level;
+  return error;
+}
+
 Error responseError(Outcome outcome, std::string context, long status, std::string_view body,
                     std::string_view request_id) {
   Error error = outcomeError(outcome, std::move(context));

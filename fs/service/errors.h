@@ -48,6 +48,10 @@ void parseIbmError(std::string_view body, Error& error);
 // Builds the Error for an outcome, with errno and level from the table.
 Error outcomeError(Outcome outcome, std::string message);
 
+// `error` moved to another row of the table: errno and level change; message, status, code
+// and trace stay.
+Error reclassified(Error error, Outcome outcome);
+
 // The Error for an HTTP answer with a failing status: `context` (e.g. "GET <url>"), the
 // status, and what the IBM error body says; `request_id` (X-Request-Id) stands in for a
 // missing `trace`. Only call this for error bodies: it reads the body.

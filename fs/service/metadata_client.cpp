@@ -1,5 +1,6 @@
 #include "service/metadata_client.h"
 
+#include <cerrno>
 #include <utility>
 #include <variant>
 
@@ -114,6 +115,10 @@ Result<std::string> MetadataClient::collect(std::string_view path, std::string_v
     }
     const std::string url = api_.url(path, pageQuery(with_limit, start));
     Result<std::string> page = fetch(url, deadline, stats);
+    // A 404 here means the page vanished, not the collection: the endpoint still exists.
+    if (!page && page.error().errnum == ENOENT) {
+      return reclassified(page.error(), Outcome::malformed);
+    }
     if (!page) return page.error();
     bytes += page->size();
     if (bytes > http_.maxResponseBytes()) {

@@ -15,14 +15,6 @@ bool isSuccess(long status) {
   return status >= 200 && status <= 299;
 }
 
-// Moves an error to another row of the table, keeping its message, status, code and trace.
-Error reclassified(Error error, Outcome outcome) {
-  const ErrnoRow row = errnoFor(outcome);
-  error.errnum = row.errnum;
-  error.level = row.level;
-  return error;
-}
-
 // The Error for a failing answer from a token endpoint. A 404 there does not mean "absent"
 // (that would make the whole tree vanish): the identity path and version don't match.
 Error tokenEndpointError(const HttpResponse& response, const std::string& what,

@@ -43,6 +43,9 @@ std::string httpResponse(int status, const std::string& body,
   return out;
 }
 
+// Appended to a scripted response: close the connection once it is sent.
+constexpr std::string_view kThenClose = "\x01then-close\x01";
+
 // A minimal HTTP/1.1 peer on 127.0.0.1: one thread per connection, keep-alive, and a
 // handler that returns raw response bytes (empty: close without answering).
 class ScriptedServer {
@@ -160,9 +163,11 @@ class ScriptedServer {
         std::lock_guard lock(mu_);
         seen_.push_back(request);
       }
-      const std::string response = handler_(request);
+      std::string response = handler_(request);
       if (response.empty()) return;
-      if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0) return;
+      const bool close_after = response.ends_with(kThenClose);
+      if (close_after) response.resize(response.size() - kThenClose.size());
+      if (::send(fd, response.data(), response.size(), MSG_NOSIGNAL) < 0 || close_after) return;
     }
   }
 
@@ -269,6 +274,47 @@ TEST(ServiceScripted, FollowsForeignHrefsAndNextStart) {
   EXPECT_EQ(gets[1], "/metadata/v1/things?version=2025-08-26&start=p%2B2&limit=2");
   EXPECT_EQ(gets[2], "/metadata/v1/things?version=2025-08-26&start=p3&limit=2");
   EXPECT_EQ(gets[3], "/metadata/v1/things?version=2025-08-26&start=p4&limit=2");
+}
+
+TEST(ServiceScripted, FailingLaterPageFailsTheCollection) {
+  for (int status : {404, 500}) {
+    ScriptedServer server([&](const SeenRequest& r) {
+      return tokenOr(r, [&] {
+        if (r.target.find("start=") == std::string::npos) {
+          return httpResponse(200, R"({"things":[{"id":"1"}],"next":{"start":"p2"}})");
+        }
+        return httpResponse(status, R"({"errors":[{"code":"x","message":"gone"}],"trace":"t2"})");
+      });
+    });
+    ScriptedClient c(server.url());
+    c.api.retry.max_attempts = 2;
+    auto result = c.client.get("/metadata/v1/things", "things", deadlineIn(5s));
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().errnum, EIO) << status;  // never ENOENT: the collection exists
+    EXPECT_EQ(result.error().http_status, status);
+    EXPECT_EQ(result.error().trace, "t2");
+  }
+}
+
+TEST(ServiceScripted, CutOffBodyIsRetriedThenReported) {
+  std::atomic<int> gets{0};
+  ScriptedServer server([&](const SeenRequest& r) {
+    return tokenOr(r, [&] {
+      ++gets;
+      std::string full = httpResponse(200, R"({"name":"a fairly long instance name"})");
+      full.resize(full.size() - 10);  // Content-Length promises more than arrives
+      return full + std::string(kThenClose);
+    });
+  });
+  ScriptedClient c(server.url());
+  c.api.retry.max_attempts = 3;
+  const auto start = std::chrono::steady_clock::now();
+  auto result = c.client.get("/metadata/v1/instance", "", deadlineIn(5s));
+  ASSERT_FALSE(result.ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(result.error().errnum, EIO);
+  EXPECT_EQ(result.error().level, LogLevel::warning);
+  EXPECT_EQ(gets, 3);
 }
 
 TEST(ServiceScripted, PageCapStopsEndlessCollections) {
