@@ -255,6 +255,10 @@ class RequestProcessor final : public httplib::Server {
     set_keep_alive_max_count(std::numeric_limits<int>::max());
     set_keep_alive_timeout(keep_alive.count());
     set_payload_max_length(std::size_t{16} << 20);
+    // httplib stops writing provider content once it believes the listener is closed,
+    // which it reads from svr_sock_. Our listener lives elsewhere, so mark this one open;
+    // httplib never touches the value otherwise, as its own listen() is never called.
+    svr_sock_ = std::numeric_limits<int>::max();
   }
 
   bool serveOne(httplib::Stream& stream, bool& connection_closed) {
