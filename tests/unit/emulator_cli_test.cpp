@@ -25,9 +25,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// build/metadata-emulator: from MDFS_BUILD_DIR, else beside the folder of this test
+// program (build/tests/unit_emulator).
 std::string emulatorPath() {
-  const char* dir = std::getenv("MDFS_BUILD_DIR");
-  return std::string(dir != nullptr ? dir : ".") + "/metadata-emulator";
+  if (const char* dir = std::getenv("MDFS_BUILD_DIR"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/metadata-emulator";
+  }
+  std::string self(4096, '\0');
+  const ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size());
+  self.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  const std::string tests_dir = self.substr(0, self.rfind('/'));
+  return tests_dir.substr(0, tests_dir.rfind('/')) + "/metadata-emulator";
 }
 
 // A child process with its standard output and error on pipes.
