@@ -206,8 +206,9 @@ Emulator::~Emulator() {
 Status Emulator::start() {
   std::lock_guard lock(impl_->lifecycle_mu);
   Impl& d = *impl_;
-  if (d.stopped) return makeError(EINVAL, "the emulator was stopped; create a new one");
-  if (d.api_server) return Ok{};
+  if (d.stopped || d.api_server) {
+    return makeError(EINVAL, "start() can be called once per emulator");
+  }
   if (auto s = d.store.load(d.options.scenario, scenarioDirectory()); !s) return s;
   if (d.options.https) {
     auto files = prepareTlsFiles(d.options.tls_dir);
@@ -224,19 +225,23 @@ Status Emulator::start() {
   api.tls = d.ssl_ctx.get();
   api.keep_alive_timeout = keep_alive;
   api.handler = [&d](const HttpRequest& r) { return d.handleApiPort(r); };
-  auto server = std::make_unique<HttpServer>(std::move(api));
-  if (auto s = server->start(); !s) return s;
+  // Both servers exist before either accepts: handlers read these pointers unlocked.
+  d.api_server = std::make_unique<HttpServer>(std::move(api));
   if (d.options.control_port >= 0) {
     HttpServerConfig control;
     control.bind_address = d.options.bind_address;
     control.port = d.options.control_port;
     control.keep_alive_timeout = keep_alive;
     control.handler = [&d](const HttpRequest& r) { return d.handleControlPort(r); };
-    auto control_server = std::make_unique<HttpServer>(std::move(control));
-    if (auto s = control_server->start(); !s) return s;
-    d.control_server = std::move(control_server);
+    d.control_server = std::make_unique<HttpServer>(std::move(control));
   }
-  d.api_server = std::move(server);
+  if (auto s = d.api_server->start(); !s) return s;
+  if (d.control_server) {
+    if (auto s = d.control_server->start(); !s) {
+      d.api_server->stop();
+      return s;
+    }
+  }
   return Ok{};
 }
 

@@ -51,7 +51,8 @@ class Child {
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err[1], 2);
     std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
+    for (auto& a : args)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
     if (::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
@@ -85,7 +86,8 @@ class Child {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
       pollfd p{out_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return std::nullopt;
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+        return std::nullopt;
       char buf[4096];
       const ssize_t n = ::read(out_, buf, sizeof buf);
       if (n <= 0) return std::nullopt;
@@ -114,7 +116,8 @@ class Child {
     std::string all;
     char buf[4096];
     ssize_t n = 0;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) all.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(fd, buf, sizeof buf)) > 0)
+      all.append(buf, static_cast<std::size_t>(n));
     return all;
   }
   std::string stdoutRest() { return out_buf_ + readAll(out_); }
@@ -128,7 +131,9 @@ class Child {
   std::optional<int> status_;
 };
 
-int portOf(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
+int portOf(const std::string& url) {
+  return std::stoi(url.substr(url.rfind(':') + 1));
+}
 
 TEST(EmulatorProgram, FirstLineIsTheUrlAndSigtermExitsZero) {
   for (int sig : {SIGTERM, SIGINT}) {
@@ -137,9 +142,12 @@ TEST(EmulatorProgram, FirstLineIsTheUrlAndSigtermExitsZero) {
     const auto line = child.readLine();
     ASSERT_TRUE(line) << child.stderrAll();
     std::smatch m;
-    ASSERT_TRUE(std::regex_match(*line, m, std::regex(R"(listening on (http://127\.0\.0\.1:\d+))"))) << *line;
+    ASSERT_TRUE(std::regex_match(*line, m, std::regex(R"(listening on (http://127\.0\.0\.1:\d+))")))
+        << *line;
     testing::Client client(m[1].str());
-    EXPECT_EQ(client.put("/identity/v1/token?version=2024-11-12", "", {{"Metadata-Flavor", "ibm"}}).status, 201);
+    EXPECT_EQ(client.put("/identity/v1/token?version=2024-11-12", "", {{"Metadata-Flavor", "ibm"}})
+                  .status,
+              201);
     child.signal(sig);
     EXPECT_EQ(child.wait(), 0) << "signal " << sig;
   }
@@ -147,7 +155,8 @@ TEST(EmulatorProgram, FirstLineIsTheUrlAndSigtermExitsZero) {
 
 TEST(EmulatorProgram, HttpsControlPortAndOptions) {
   Child child({"--https", "--control-port=0", "--scenario", "large", "--keys-paginated",
-               "--legacy-token-status", "201", "--identity-token-cap", "30", "--keep-alive-timeout", "2"});
+               "--legacy-token-status", "201", "--identity-token-cap", "30", "--keep-alive-timeout",
+               "2"});
   const auto url = child.readLine();
   ASSERT_TRUE(url) << child.stderrAll();
   ASSERT_EQ(url->rfind("listening on https://127.0.0.1:", 0), 0U) << *url;
@@ -183,14 +192,30 @@ TEST(EmulatorProgram, HelpDocumentsEveryOptionAndTheControlApi) {
   Child child({"--help"});
   EXPECT_EQ(child.wait(), 0);
   const std::string help = child.stdoutRest();
-  for (const char* text :
-       {"--port", "--bind", "--scenario", "--https", "--tls-dir", "--control-port",
-        "--keep-alive-timeout", "--keys-paginated", "--legacy-token-status",
-        "--identity-token-cap", "--iam-token-lifetime", "--help", "/_emulator/counters",
-        "/_emulator/faults", "/_emulator/service", "/_emulator/data", "/_emulator/iam/check",
-        "/_emulator/tokens/expire", "/_emulator/tokens/lifetimes", "/_emulator/scenario",
-        "/_emulator/keys_pagination", "/_emulator/legacy_token_status", "/_emulator/connections",
-        "SIGTERM"}) {
+  for (const char* text : {"--port",
+                           "--bind",
+                           "--scenario",
+                           "--https",
+                           "--tls-dir",
+                           "--control-port",
+                           "--keep-alive-timeout",
+                           "--keys-paginated",
+                           "--legacy-token-status",
+                           "--identity-token-cap",
+                           "--iam-token-lifetime",
+                           "--help",
+                           "/_emulator/counters",
+                           "/_emulator/faults",
+                           "/_emulator/service",
+                           "/_emulator/data",
+                           "/_emulator/iam/check",
+                           "/_emulator/tokens/expire",
+                           "/_emulator/tokens/lifetimes",
+                           "/_emulator/scenario",
+                           "/_emulator/keys_pagination",
+                           "/_emulator/legacy_token_status",
+                           "/_emulator/connections",
+                           "SIGTERM"}) {
     EXPECT_NE(help.find(text), std::string::npos) << text;
   }
 }
