@@ -60,7 +60,7 @@ class RequestCounters {
 std::optional<HttpResponse> faultResponse(const Fault& fault, FaultSet& faults);
 
 // JSON forms of a fault, shared by the control API and the command line.
-Result<Fault> faultFromJson(std::string_view json);
+Result<Fault> faultFromJson(std::string_view text);
 std::string faultToJson(const Fault& fault);
 
 // Routes under /_emulator/, served on the API port and on the control port.

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <system_error>
 
 namespace mdfs::emu {
 namespace {
@@ -48,6 +49,10 @@ std::string encode64(std::string_view bytes, std::string_view alphabet, bool pad
     if (pad) out.append(rest == 1 ? "==" : "=");
   }
   return out;
+}
+
+std::string errnoText(int err) {
+  return std::error_code(err, std::generic_category()).message();
 }
 
 std::string opensslError(std::string_view what) {
@@ -144,7 +149,7 @@ Result<PKeyPtr> newKey() {
 
 Result<BioPtr> openForWrite(const std::string& path, mode_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return makeError(errno, "cannot write " + path + ": " + std::strerror(errno));
+  if (fd < 0) return makeError(errno, "cannot write " + path + ": " + errnoText(errno));
   BioPtr bio(BIO_new_fd(fd, BIO_CLOSE));
   if (!bio) {
     ::close(fd);
@@ -198,12 +203,12 @@ Result<Identity> newCa(const TlsFiles& files) {
 }
 
 Result<std::string> makeTempDir() {
-  const char* tmp = std::getenv("TMPDIR");
+  const char* tmp = std::getenv("TMPDIR");  // NOLINT(concurrency-mt-unsafe): nothing sets it
   std::string pattern =
       std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/metadata-emulator-tls-XXXXXX";
   if (::mkdtemp(pattern.data()) == nullptr) {
-    return makeError(
-        errno, "cannot create a directory for TLS files: " + std::string(std::strerror(errno)));
+    return makeError(errno,
+                     "cannot create a directory for TLS files: " + std::string(errnoText(errno)));
   }
   return pattern;
 }

@@ -150,14 +150,14 @@ struct Emulator::Impl {
     return response;
   }
 
-  HttpResponse handleControlPort(const HttpRequest& request) {
+  HttpResponse handleControlPort(const HttpRequest& request) const {
     if (request.path == kControlPrefix || request.path.starts_with("/_emulator/")) {
       return control.handle(request);
     }
     return errorResponse(notFound("The control port serves only /_emulator/ routes."));
   }
 
-  HttpResponse serveApi(const HttpRequest& request) {
+  HttpResponse serveApi(const HttpRequest& request) const {
     const IdentityRoute* identity_route = findIdentityRoute(request.path);
     const auto metadata_route =
         identity_route == nullptr ? resolveMetadataPath(request.path) : std::nullopt;

@@ -22,6 +22,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace mdfs::emu {
@@ -230,7 +231,7 @@ class ConnectionStream final : public httplib::Stream {
   Connection& conn_;
   SSL* ssl_;
   Millis io_timeout_;
-  std::array<char, 16 * 1024> buffer_{};
+  std::array<char, std::size_t{16} * 1024> buffer_{};
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
 };
@@ -323,7 +324,9 @@ Result<int> listenOn(const std::string& address, int port) {
   }
   ::freeaddrinfo(found);
   if (fd < 0)
-    return makeError(last_errno, "cannot listen on " + where + ": " + std::strerror(last_errno));
+    return makeError(last_errno,
+                     "cannot listen on " + where + ": " +
+                         std::error_code(last_errno, std::generic_category()).message());
   return fd;
 }
 
