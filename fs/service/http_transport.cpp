@@ -366,6 +366,12 @@ std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_v
   return std::string(host) + ":" + port + ":" + std::string(address);
 }
 
+std::vector<std::string> defaultResolve(std::string_view endpoint) {
+  std::optional<std::string> entry = resolveEntry(endpoint, kMetadataAddress);
+  if (!entry || !entry->starts_with(std::string(kMetadataHost) + ":")) return {};
+  return {std::move(*entry)};
+}
+
 struct HttpTransport::Impl {
   Impl(TransportOptions opts, const Logger& logger)
       : options(std::move(opts)), log(logger), pool(options.pool_size) {

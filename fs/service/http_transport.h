@@ -37,6 +37,14 @@ struct TransportOptions {
 // host.
 std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_view address);
 
+// The service's host name and the link-local address it always has (ref §7).
+inline constexpr std::string_view kMetadataHost = "api.metadata.cloud.ibm.com";
+inline constexpr std::string_view kMetadataAddress = "169.254.169.254";
+
+// TransportOptions::resolve for `endpoint`: its host pinned to kMetadataAddress when it is
+// kMetadataHost (so nothing waits for DNS at boot), else nothing.
+std::vector<std::string> defaultResolve(std::string_view endpoint);
+
 struct HttpRequest {
   std::string method = "GET";  // GET, PUT or POST
   std::string url;

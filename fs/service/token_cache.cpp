@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <utility>
 
@@ -11,6 +12,9 @@
 
 namespace mdfs::service {
 namespace {
+
+// A waiter whose shared fetch timed out fetches again itself only with this much time left.
+constexpr Millis kWorthAnotherTry{100};
 
 // Longer lifetimes than this are not believed (and would overflow time arithmetic).
 constexpr double kMaxLifetimeSeconds = 10.0 * 365 * 24 * 3600;
@@ -99,14 +103,20 @@ bool TokenCache::usable() const {
 
 Result<IssuedToken> TokenCache::get(Deadline deadline, const Fetch& fetch) {
   std::unique_lock lock(mu_);
-  const std::uint64_t arrived_at = generation_;
+  std::uint64_t arrived_at = generation_;
   for (;;) {
-    // A fetch that finished while this caller waited answers for it too, good or bad.
+    // A fetch that finished while this caller waited answers for it too, good or bad...
     const bool fetched_meanwhile = generation_ != arrived_at;
     if (current_ && (clock_.steady() < current_->renewAt() || (fetched_meanwhile && usable()))) {
       return *current_;
     }
-    if (fetched_meanwhile && last_error_) return *last_error_;
+    if (fetched_meanwhile && last_error_) {
+      // ...unless it only ran out of its own caller's time, and this caller has more.
+      if (last_error_->errnum != ETIMEDOUT || remaining(deadline) < kWorthAnotherTry) {
+        return *last_error_;
+      }
+      arrived_at = generation_;
+    }
     if (!in_flight_) break;
     // Someone else is renewing: the old token serves while it lasts.
     if (usable()) return *current_;

@@ -93,5 +93,15 @@ TEST(ServiceApi, ResolveEntryPinsTheEndpointHost) {
   EXPECT_EQ(resolveEntry("http://", "127.0.0.1"), std::nullopt);
 }
 
+TEST(ServiceApi, DefaultResolvePinsOnlyTheMetadataHost) {
+  EXPECT_EQ(defaultResolve("http://api.metadata.cloud.ibm.com"),
+            std::vector<std::string>{"api.metadata.cloud.ibm.com:80:169.254.169.254"});
+  EXPECT_EQ(defaultResolve("https://api.metadata.cloud.ibm.com"),
+            std::vector<std::string>{"api.metadata.cloud.ibm.com:443:169.254.169.254"});
+  EXPECT_TRUE(defaultResolve("http://169.254.169.254").empty());
+  EXPECT_TRUE(defaultResolve("http://127.0.0.1:8080").empty());
+  EXPECT_TRUE(defaultResolve("http://api.metadata.cloud.ibm.com.evil.example").empty());
+}
+
 }  // namespace
 }  // namespace mdfs::service

@@ -71,10 +71,11 @@ int closedPort() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   ::close(fd);
+  EXPECT_TRUE(bound);
   return ntohs(addr.sin_port);
 }
 
@@ -147,7 +148,7 @@ class ServiceClient : public ::testing::Test {
     return std::get<HttpResponse>(result).body;
   }
 
-  std::uint64_t gets(const char* path) const { return emu_->requests("GET", path); }
+  std::uint64_t getCount(const char* path) const { return emu_->requests("GET", path); }
 
   SystemClock clock_;
   LogCapture capture_;
@@ -167,7 +168,7 @@ TEST_F(ServiceClient, ServerErrorsThenSuccess) {
   FetchStats stats;
   auto body = get(kInstance, "", 5s, &stats);
   ASSERT_TRUE(body.ok()) << body.error().describe();
-  EXPECT_EQ(gets(kInstance), 3u);
+  EXPECT_EQ(getCount(kInstance), 3U);
   EXPECT_EQ(stats.attempts, 3);
   EXPECT_EQ(stats.retries, 2);
   EXPECT_EQ(stats.pages, 1);
@@ -179,7 +180,7 @@ TEST_F(ServiceClient, ThrottledHonoursRetryAfter) {
   auto body = get(kInstance);
   ASSERT_TRUE(body.ok()) << body.error().describe();
   EXPECT_GE(since(start), 1000ms);
-  EXPECT_EQ(gets(kInstance), 2u);
+  EXPECT_EQ(getCount(kInstance), 2U);
 }
 
 TEST_F(ServiceClient, RetryAfterBeyondTheDeadlineStopsAtOnce) {
@@ -191,7 +192,7 @@ TEST_F(ServiceClient, RetryAfterBeyondTheDeadlineStopsAtOnce) {
   EXPECT_EQ(body.error().errnum, EIO);
   EXPECT_EQ(body.error().level, LogLevel::warning);
   EXPECT_EQ(body.error().http_status, 503);
-  EXPECT_EQ(gets(kInstance), 1u);
+  EXPECT_EQ(getCount(kInstance), 1U);
 }
 
 TEST_F(ServiceClient, PersistentFailureStopsAtTheDeadline) {
@@ -208,7 +209,7 @@ TEST_F(ServiceClient, PersistentFailureStopsAtTheDeadline) {
   EXPECT_EQ(body.error().level, LogLevel::warning);
   EXPECT_EQ(body.error().http_status, 500);
   EXPECT_FALSE(body.error().trace.empty());
-  EXPECT_GT(gets(kInstance), 5u);
+  EXPECT_GT(getCount(kInstance), 5U);
 }
 
 TEST_F(ServiceClient, AttemptsAreCapped) {
@@ -216,7 +217,7 @@ TEST_F(ServiceClient, AttemptsAreCapped) {
   emu_->addFault(statusFault(kInstance, 502));
   auto body = get(kInstance);
   ASSERT_FALSE(body.ok());
-  EXPECT_EQ(gets(kInstance), 3u);
+  EXPECT_EQ(getCount(kInstance), 3U);
 }
 
 TEST_F(ServiceClient, ClientErrorsAreNotRetried) {
@@ -225,7 +226,7 @@ TEST_F(ServiceClient, ClientErrorsAreNotRetried) {
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.error().errnum, EIO);
   EXPECT_EQ(body.error().level, LogLevel::error);
-  EXPECT_EQ(gets(kInstance), 1u);
+  EXPECT_EQ(getCount(kInstance), 1U);
 }
 
 TEST_F(ServiceClient, NotFoundIsEnoent) {
@@ -255,7 +256,7 @@ TEST_F(ServiceClient, ConnectionRefused) {
   EXPECT_EQ(body.error().level, LogLevel::warning);
   EXPECT_EQ(body.error().http_status, 0);
   EXPECT_NE(body.error().message.find(api_.endpoint), std::string::npos);
-  EXPECT_GE(tokens_->requestCount(), 2u);  // connection failures are retried
+  EXPECT_GE(tokens_->requestCount(), 2U);  // connection failures are retried
 }
 
 TEST_F(ServiceClient, DisabledServiceFailsWithinTheDeadline) {
@@ -284,7 +285,7 @@ TEST_F(ServiceClient, AcceptAndNeverAnswerIsBoundedByTheTimeout) {
   EXPECT_EQ(body.error().errnum, ETIMEDOUT);
   EXPECT_EQ(body.error().level, LogLevel::warning);
   EXPECT_LE(elapsed, budget + kDeadlineSlack);
-  EXPECT_GE(gets(kInstance), 2u);  // a timed-out attempt is retried while time remains
+  EXPECT_GE(getCount(kInstance), 2U);  // a timed-out attempt is retried while time remains
   emu_->clearFaults();
 }
 
@@ -296,7 +297,7 @@ TEST_F(ServiceClient, HangLongerThanTheDeadlineEndsAtTheDeadline) {
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.error().errnum, ETIMEDOUT);
   EXPECT_LE(since(start), 400ms + kDeadlineSlack);
-  EXPECT_EQ(gets(kInstance), 1u);
+  EXPECT_EQ(getCount(kInstance), 1U);
   emu_->clearFaults();
 }
 
@@ -306,7 +307,7 @@ TEST_F(ServiceClient, DeadlineAlreadyPassed) {
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(body.error().errnum, ETIMEDOUT);
   EXPECT_LT(since(start), 100ms);
-  EXPECT_EQ(emu_->totalRequests(), 0u);
+  EXPECT_EQ(emu_->totalRequests(), 0U);
 }
 
 // The emulator's truncate fault is meant to send half the body and close. As built today
@@ -324,7 +325,7 @@ TEST_F(ServiceClient, TruncatedBodyIsAnError) {
   ASSERT_FALSE(body.ok());
   EXPECT_TRUE(body.error().errnum == EIO || body.error().errnum == ETIMEDOUT);
   EXPECT_LE(since(start), 3s + kDeadlineSlack);
-  EXPECT_EQ(gets(kInstance), 3u);  // a cut-off answer is a connection failure: retried
+  EXPECT_EQ(getCount(kInstance), 3U);  // a cut-off answer is a connection failure: retried
   emu_->clearFaults();
   EXPECT_TRUE(get(kInstance).ok());  // the pool recovers
 }
@@ -345,7 +346,7 @@ TEST_F(ServiceClient, ResetConnectionIsRetried) {
   emu_->addFault(kindFault(emu::Fault::Kind::reset, kInstance, 2));
   auto body = get(kInstance);
   ASSERT_TRUE(body.ok()) << body.error().describe();
-  EXPECT_EQ(gets(kInstance), 3u);
+  EXPECT_EQ(getCount(kInstance), 3U);
 }
 
 TEST_F(ServiceClient, MalformedBodies) {
@@ -359,7 +360,7 @@ TEST_F(ServiceClient, MalformedBodies) {
   EXPECT_EQ(list.error().errnum, EIO);
   EXPECT_EQ(list.error().level, LogLevel::error);
   EXPECT_NE(list.error().message.find(kPlacementGroups), std::string::npos);
-  EXPECT_EQ(gets(kPlacementGroups), 1u);  // malformed is final
+  EXPECT_EQ(getCount(kPlacementGroups), 1U);  // malformed is final
 }
 
 TEST_F(ServiceClient, OversizedBodyIsAnError) {
@@ -371,7 +372,7 @@ TEST_F(ServiceClient, OversizedBodyIsAnError) {
   EXPECT_EQ(body.error().errnum, EIO);
   EXPECT_EQ(body.error().level, LogLevel::error);
   EXPECT_NE(body.error().message.find("larger than"), std::string::npos);
-  EXPECT_EQ(gets(kInstance), 1u);  // not retried
+  EXPECT_EQ(getCount(kInstance), 1U);  // not retried
   emu_->clearFaults();
   EXPECT_TRUE(get(kInstance).ok());
 }
@@ -416,7 +417,7 @@ TEST_F(ServiceClient, PaginationReturnsEveryItemInOrder) {
   const auto ids = idsOf(*body, "placement_groups", merged);
   ASSERT_TRUE(merged.HasMember("total_count"));
   EXPECT_EQ(ids.size(), merged["total_count"].GetUint64());
-  EXPECT_EQ(ids.size(), 9u);
+  EXPECT_EQ(ids.size(), 9U);
   EXPECT_FALSE(merged.HasMember("next"));
   rapidjson::Document scenario;
   scenario.Parse(emu_->scenarioJson().c_str());
@@ -426,7 +427,7 @@ TEST_F(ServiceClient, PaginationReturnsEveryItemInOrder) {
   }
   EXPECT_EQ(ids, expected);
   EXPECT_EQ(stats.pages, 5);
-  EXPECT_EQ(gets(kPlacementGroups), 5u);
+  EXPECT_EQ(getCount(kPlacementGroups), 5U);
 }
 
 TEST_F(ServiceClient, SinglePageCollectionIsReturnedByteForByte) {
@@ -444,8 +445,8 @@ TEST_F(ServiceClient, PaginatedKeysAreMerged) {
   auto body = get(kKeys, "keys");
   ASSERT_TRUE(body.ok()) << body.error().describe();
   rapidjson::Document doc;
-  EXPECT_EQ(idsOf(*body, "keys", doc).size(), 2u);
-  EXPECT_EQ(gets(kKeys), 2u);
+  EXPECT_EQ(idsOf(*body, "keys", doc).size(), 2U);
+  EXPECT_EQ(getCount(kKeys), 2U);
 }
 
 // --- connections ---------------------------------------------------------------------
@@ -455,10 +456,10 @@ TEST_F(ServiceClient, SequentialGetsReuseOneConnection) {
   constexpr int kGets = 100;
   for (int i = 0; i < kGets; ++i)
     ASSERT_TRUE(get(kInstance).ok());
-  EXPECT_EQ(gets(kInstance), static_cast<std::uint64_t>(kGets));
-  EXPECT_EQ(emu_->requests("PUT", "/identity/v1/token"), 1u);
-  EXPECT_EQ(emu_->connectionsAccepted(), 1u);
-  EXPECT_EQ(http_->connectionsOpened(), 1u);
+  EXPECT_EQ(getCount(kInstance), static_cast<std::uint64_t>(kGets));
+  EXPECT_EQ(emu_->requests("PUT", "/identity/v1/token"), 1U);
+  EXPECT_EQ(emu_->connectionsAccepted(), 1U);
+  EXPECT_EQ(http_->connectionsOpened(), 1U);
 }
 
 TEST_F(ServiceClient, ConcurrentGetsStayWithinThePool) {
@@ -469,6 +470,7 @@ TEST_F(ServiceClient, ConcurrentGetsStayWithinThePool) {
   constexpr int kEach = 15;
   std::atomic<int> ok{0};
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < kEach; ++i) {
@@ -479,9 +481,10 @@ TEST_F(ServiceClient, ConcurrentGetsStayWithinThePool) {
   for (auto& t : threads)
     t.join();
   EXPECT_EQ(ok, kThreads * kEach);
-  EXPECT_EQ(emu_->requests("PUT", "/identity/v1/token"), 1u);
-  EXPECT_LE(emu_->connectionsAccepted(), 4u);
-  EXPECT_LE(http_->connectionsOpened(), 4u);
+  RecordProperty("connections", static_cast<int>(emu_->connectionsAccepted()));
+  EXPECT_EQ(emu_->requests("PUT", "/identity/v1/token"), 1U);
+  EXPECT_LE(emu_->connectionsAccepted(), 4U);
+  EXPECT_LE(http_->connectionsOpened(), 4U);
 }
 
 TEST_F(ServiceClient, BusyPoolWaitsOnlyUntilTheDeadline) {
@@ -535,7 +538,7 @@ TEST_F(ServiceClientTls, VerifiedWithTheConfiguredCa) {
   ASSERT_TRUE(body.ok()) << body.error().describe();
   for (int i = 0; i < 20; ++i)
     ASSERT_TRUE(get(kInstance).ok());
-  EXPECT_EQ(emu_->connectionsAccepted(), 1u);
+  EXPECT_EQ(emu_->connectionsAccepted(), 1U);
 }
 
 TEST_F(ServiceClientTls, UnverifiableCertificateIsAClearErrorNotAFallback) {
@@ -549,7 +552,7 @@ TEST_F(ServiceClientTls, UnverifiableCertificateIsAClearErrorNotAFallback) {
   EXPECT_NE(body.error().message.find("TLS certificate verification failed for https://"),
             std::string::npos)
       << body.error().message;
-  EXPECT_EQ(emu_->totalRequests(), 0u);
+  EXPECT_EQ(emu_->totalRequests(), 0U);
 }
 
 TEST_F(ServiceClientTls, WrongHostNameIsRefused) {
@@ -563,7 +566,7 @@ TEST_F(ServiceClientTls, WrongHostNameIsRefused) {
   EXPECT_EQ(body.error().errnum, EIO);
   EXPECT_NE(body.error().message.find("TLS certificate verification failed"), std::string::npos)
       << body.error().message;
-  EXPECT_EQ(emu_->totalRequests(), 0u);
+  EXPECT_EQ(emu_->totalRequests(), 0U);
 }
 
 // --- secrets -------------------------------------------------------------------------
@@ -590,7 +593,7 @@ TEST_F(ServiceClient, VerboseLogsHoldNoTokenNorUserData) {
   rapidjson::Document scenario;
   scenario.Parse(emu_->scenarioJson().c_str());
   const std::string user_data = scenario["initialization"]["user_data"].GetString();
-  ASSERT_GT(user_data.size(), 20u);
+  ASSERT_GT(user_data.size(), 20U);
   ASSERT_NE(initialization->find("user_data"), std::string::npos);
 
   const std::string logged = capture_.text();

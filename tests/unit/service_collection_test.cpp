@@ -44,7 +44,7 @@ TEST(ServiceCollection, SinglePageHasNoNext) {
   CollectionMerger merger("keys");
   ASSERT_TRUE(merger.add(R"({"keys":[{"id":"k1"}]})").ok());
   EXPECT_EQ(merger.nextStart(), std::nullopt);
-  EXPECT_EQ(merger.itemCount(), 1u);
+  EXPECT_EQ(merger.itemCount(), 1U);
   EXPECT_EQ(merger.totalCount(), std::nullopt);
 }
 
@@ -63,7 +63,7 @@ TEST(ServiceCollection, MergesPagesInOrderAndDropsNext) {
   EXPECT_EQ(merger.nextStart(), "p3");  // next.start wins over next.href
   ASSERT_TRUE(merger.add(R"({"limit":2,"placement_groups":[{"id":"e"}],"total_count":5})").ok());
   EXPECT_EQ(merger.nextStart(), std::nullopt);
-  EXPECT_EQ(merger.itemCount(), 5u);
+  EXPECT_EQ(merger.itemCount(), 5U);
   EXPECT_EQ(merger.totalCount(), 5);
   EXPECT_EQ(merger.document(),
             R"({"first":{"href":"http://h/v1/placement_groups?limit=2"},"limit":2,)"

@@ -113,7 +113,7 @@ TEST(ServiceErrors, WireTextIsSanitizedAndBounded) {
                 e);
   EXPECT_EQ(e.code, "a b");
   EXPECT_EQ(e.trace, "t ");
-  EXPECT_LT(e.message.size(), 400u);
+  EXPECT_LT(e.message.size(), 400U);
   EXPECT_EQ(e.message.find('\n'), std::string::npos);
 }
 

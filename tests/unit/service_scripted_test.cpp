@@ -269,7 +269,7 @@ TEST(ServiceScripted, FollowsForeignHrefsAndNextStart) {
   for (const auto& r : requests) {
     if (r.method == "GET") gets.push_back(r.target);
   }
-  ASSERT_EQ(gets.size(), 4u);
+  ASSERT_EQ(gets.size(), 4U);
   EXPECT_EQ(gets[0], "/metadata/v1/things?version=2025-08-26&limit=2");
   EXPECT_EQ(gets[1], "/metadata/v1/things?version=2025-08-26&start=p%2B2&limit=2");
   EXPECT_EQ(gets[2], "/metadata/v1/things?version=2025-08-26&start=p3&limit=2");
@@ -391,10 +391,11 @@ TEST(ServiceScripted, ProxyEnvironmentIsIgnored) {
   });
   for (const char* var :
        {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): no other thread reads the environment now
     ::setenv(var, proxy.url().c_str(), 1);
   }
-  ::unsetenv("no_proxy");
-  ::unsetenv("NO_PROXY");
+  ::unsetenv("no_proxy");  // NOLINT(concurrency-mt-unsafe)
+  ::unsetenv("NO_PROXY");  // NOLINT(concurrency-mt-unsafe)
   {
     ScriptedClient c(server.url());
     auto result = c.client.get("/metadata/v1/instance", "", deadlineIn(5s));
@@ -403,7 +404,7 @@ TEST(ServiceScripted, ProxyEnvironmentIsIgnored) {
   }
   for (const char* var :
        {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ALL_PROXY", "all_proxy"}) {
-    ::unsetenv(var);
+    ::unsetenv(var);  // NOLINT(concurrency-mt-unsafe)
   }
   EXPECT_EQ(proxy.connections(), 0);
 }
@@ -448,7 +449,7 @@ TEST(ServiceScripted, RequestsCarryTheDocumentedHeaders) {
   c.api.token_ttl_s = 600;
   ASSERT_TRUE(c.client.get("/metadata/v1/instance", "", deadlineIn(5s)).ok());
   const auto requests = server.requests();
-  ASSERT_EQ(requests.size(), 2u);
+  ASSERT_EQ(requests.size(), 2U);
   EXPECT_EQ(requests[0].method, "PUT");
   EXPECT_EQ(requests[0].target, "/identity/v1/token?version=2025-08-26");
   EXPECT_NE(requests[0].headers.find("Metadata-Flavor: ibm"), std::string::npos);

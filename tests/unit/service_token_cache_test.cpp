@@ -90,7 +90,7 @@ class CountingFetch {
       return tokenFor(clock_, "token-" + std::to_string(n), lifetime_);
     };
   }
-  int calls() const { return calls_; }
+  [[nodiscard]] int calls() const { return calls_; }
   void setDelay(Millis d) { delay_ = d; }
   void setFailing(bool f) { fail_ = f; }
 
@@ -127,6 +127,7 @@ TEST(ServiceTokenCache, ConcurrentCallersShareOneFetch) {
   CountingFetch fetch(clock);
   fetch.setDelay(100ms);
   std::vector<std::thread> threads;
+  threads.reserve(16);
   std::atomic<int> ok{0};
   for (int i = 0; i < 16; ++i) {
     threads.emplace_back([&] {
@@ -148,6 +149,7 @@ TEST(ServiceTokenCache, ConcurrentCallersShareOneFailure) {
   fetch.setFailing(true);
   std::vector<std::thread> threads;
   std::atomic<int> failed{0};
+  threads.reserve(8);
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&] {
       if (!cache.get(deadlineIn(5s), fetch.fetch()).ok()) ++failed;
@@ -192,6 +194,29 @@ TEST(ServiceTokenCache, WaitersUseTheOldTokenWhileOneRenews) {
   EXPECT_EQ(t->access_token, "token-1");
   renewer.join();
   EXPECT_EQ(fetch.calls(), 2);
+}
+
+TEST(ServiceTokenCache, WaiterWithMoreTimeRetriesAFetchThatTimedOut) {
+  FakeClock clock;
+  TokenCache cache(clock, "identity token");
+  std::atomic<int> calls{0};
+  // Takes 200 ms; a caller with less time gets a timeout, like a real request would.
+  TokenCache::Fetch fetch = [&](Deadline deadline) -> Result<IssuedToken> {
+    const int n = ++calls;
+    if (remaining(deadline) < 200ms) {
+      std::this_thread::sleep_for(remaining(deadline));
+      return makeError(ETIMEDOUT, "no answer", LogLevel::warning);
+    }
+    std::this_thread::sleep_for(200ms);
+    return tokenFor(clock, "token-" + std::to_string(n), 300s);
+  };
+  std::thread hurried([&] { EXPECT_FALSE(cache.get(deadlineIn(100ms), fetch).ok()); });
+  std::this_thread::sleep_for(20ms);
+  auto patient = cache.get(deadlineIn(3s), fetch);
+  hurried.join();
+  ASSERT_TRUE(patient.ok()) << patient.error().describe();
+  EXPECT_EQ(patient->access_token, "token-2");
+  EXPECT_EQ(calls, 2);
 }
 
 TEST(ServiceTokenCache, InvalidateDropsOnlyTheRefusedToken) {

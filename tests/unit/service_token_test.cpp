@@ -69,8 +69,8 @@ TEST_F(ServiceToken, ManyGetsCostOneTokenRequest) {
   constexpr int kGets = 50;
   for (int i = 0; i < kGets; ++i)
     ASSERT_TRUE(getInstance().ok());
-  EXPECT_EQ(puts(), 1u);
-  EXPECT_EQ(tokens_->requestCount(), 1u);
+  EXPECT_EQ(puts(), 1U);
+  EXPECT_EQ(tokens_->requestCount(), 1U);
   EXPECT_EQ(emu_->requests("GET", kInstance), static_cast<std::uint64_t>(kGets));
   ASSERT_TRUE(tokens_->expiresAt().has_value());
   EXPECT_EQ(*tokens_->expiresAt(), clock_.wall() + Seconds(api_.token_ttl_s));
@@ -90,18 +90,18 @@ TEST_F(ServiceToken, RenewedAheadOfExpiry) {
   const std::string first = tokens_->token(deadlineIn(5s))->access_token;
   clock_.advance(239s);  // 300 s token: due at 240 s
   ASSERT_TRUE(getInstance().ok());
-  EXPECT_EQ(puts(), 1u);
+  EXPECT_EQ(puts(), 1U);
   clock_.advance(1s);
   ASSERT_TRUE(getInstance().ok());
-  EXPECT_EQ(puts(), 2u);
+  EXPECT_EQ(puts(), 2U);
   EXPECT_NE(tokens_->token(deadlineIn(5s))->access_token, first);
   // Across several lifetimes, one request per lifetime.
   for (int i = 0; i < 5; ++i) {
     clock_.advance(240s);
     ASSERT_TRUE(getInstance().ok());
   }
-  EXPECT_EQ(puts(), 7u);
-  EXPECT_EQ(emu_->requests("GET", kInstance), 8u);  // never a 401 on the way
+  EXPECT_EQ(puts(), 7U);
+  EXPECT_EQ(emu_->requests("GET", kInstance), 8U);  // never a 401 on the way
 }
 
 TEST_F(ServiceToken, CappedLifetimeIsHonoured) {
@@ -110,10 +110,10 @@ TEST_F(ServiceToken, CappedLifetimeIsHonoured) {
   EXPECT_EQ(tokens_->token(deadlineIn(5s))->expires_in, 30);
   clock_.advance(19s);
   ASSERT_TRUE(getInstance().ok());
-  EXPECT_EQ(puts(), 1u);
+  EXPECT_EQ(puts(), 1U);
   clock_.advance(1s);  // 10 s left
   ASSERT_TRUE(getInstance().ok());
-  EXPECT_EQ(puts(), 2u);
+  EXPECT_EQ(puts(), 2U);
 }
 
 TEST_F(ServiceToken, ExpiredTokenIsReacquiredOnceAfter401) {
@@ -122,8 +122,8 @@ TEST_F(ServiceToken, ExpiredTokenIsReacquiredOnceAfter401) {
   FetchStats stats;
   auto body = client_->get(kInstance, "", deadlineIn(5s), &stats);
   ASSERT_TRUE(body.ok()) << body.error().describe();
-  EXPECT_EQ(puts(), 2u);
-  EXPECT_EQ(emu_->requests("GET", kInstance), 3u);  // ok, 401, ok
+  EXPECT_EQ(puts(), 2U);
+  EXPECT_EQ(emu_->requests("GET", kInstance), 3U);  // ok, 401, ok
   EXPECT_EQ(stats.attempts, 2);
   EXPECT_EQ(stats.retries, 1);
 }
@@ -140,8 +140,8 @@ TEST_F(ServiceToken, Persistent401IsEacces) {
   EXPECT_EQ(body.error().level, LogLevel::error);
   EXPECT_EQ(body.error().http_status, 401);
   EXPECT_FALSE(body.error().trace.empty());
-  EXPECT_EQ(puts(), 2u);                            // the first and one re-acquire
-  EXPECT_EQ(emu_->requests("GET", kInstance), 2u);  // no more
+  EXPECT_EQ(puts(), 2U);                            // the first and one re-acquire
+  EXPECT_EQ(emu_->requests("GET", kInstance), 2U);  // no more
 }
 
 TEST_F(ServiceToken, ForbiddenIsEaccesWithTrace) {
@@ -155,7 +155,7 @@ TEST_F(ServiceToken, ForbiddenIsEaccesWithTrace) {
   EXPECT_EQ(body.error().errnum, EACCES);
   EXPECT_EQ(body.error().http_status, 403);
   EXPECT_FALSE(body.error().trace.empty());
-  EXPECT_EQ(emu_->requests("GET", kInstance), 1u);  // a 403 is final
+  EXPECT_EQ(emu_->requests("GET", kInstance), 1U);  // a 403 is final
 }
 
 TEST_F(ServiceToken, ConcurrentCallersWithoutTokenShareOneRequest) {
@@ -167,6 +167,7 @@ TEST_F(ServiceToken, ConcurrentCallersWithoutTokenShareOneRequest) {
   constexpr int kCallers = 16;
   std::atomic<int> ok{0};
   std::vector<std::thread> callers;
+  callers.reserve(kCallers);
   for (int i = 0; i < kCallers; ++i) {
     callers.emplace_back([&] {
       if (getInstance().ok()) ++ok;
@@ -175,8 +176,8 @@ TEST_F(ServiceToken, ConcurrentCallersWithoutTokenShareOneRequest) {
   for (auto& t : callers)
     t.join();
   EXPECT_EQ(ok, kCallers);
-  EXPECT_EQ(puts(), 1u);
-  EXPECT_EQ(tokens_->requestCount(), 1u);
+  EXPECT_EQ(puts(), 1U);
+  EXPECT_EQ(tokens_->requestCount(), 1U);
   EXPECT_EQ(emu_->requests("GET", kInstance), static_cast<std::uint64_t>(kCallers));
 }
 
@@ -185,10 +186,10 @@ TEST_F(ServiceToken, LegacyVersionUsesLegacyPaths) {
   ASSERT_TRUE(getInstance().ok());
   auto iam_token = iam()->token(deadlineIn(5s));
   ASSERT_TRUE(iam_token.ok()) << iam_token.error().describe();
-  EXPECT_EQ(puts(kLegacyToken), 1u);
-  EXPECT_EQ(emu_->requests("POST", "/instance_identity/v1/iam_token"), 1u);
-  EXPECT_EQ(puts(kToken), 0u);
-  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 0u);
+  EXPECT_EQ(puts(kLegacyToken), 1U);
+  EXPECT_EQ(emu_->requests("POST", "/instance_identity/v1/iam_token"), 1U);
+  EXPECT_EQ(puts(kToken), 0U);
+  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 0U);
 }
 
 TEST_F(ServiceToken, CurrentVersionNeverCallsLegacyPaths) {
@@ -198,10 +199,10 @@ TEST_F(ServiceToken, CurrentVersionNeverCallsLegacyPaths) {
   ASSERT_TRUE(iam_token.ok()) << iam_token.error().describe();
   emu_->expireAllTokens();
   ASSERT_TRUE(getInstance().ok());
-  EXPECT_EQ(puts(kToken), 2u);
-  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 1u);
-  EXPECT_EQ(puts(kLegacyToken), 0u);
-  EXPECT_EQ(emu_->requests("POST", "/instance_identity/v1/iam_token"), 0u);
+  EXPECT_EQ(puts(kToken), 2U);
+  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 1U);
+  EXPECT_EQ(puts(kLegacyToken), 0U);
+  EXPECT_EQ(emu_->requests("POST", "/instance_identity/v1/iam_token"), 0U);
 }
 
 TEST_F(ServiceToken, TokenEndpoint400IsNotRetried) {
@@ -221,8 +222,8 @@ TEST_F(ServiceToken, TokenEndpoint400IsNotRetried) {
   EXPECT_FALSE(body.error().code.empty());
   EXPECT_FALSE(body.error().trace.empty());
   EXPECT_NE(body.error().message.find(kToken), std::string::npos);
-  EXPECT_EQ(puts(), 1u);
-  EXPECT_EQ(emu_->requests("GET", kInstance), 0u);
+  EXPECT_EQ(puts(), 1U);
+  EXPECT_EQ(emu_->requests("GET", kInstance), 0U);
 }
 
 TEST_F(ServiceToken, InvalidTtlIsReportedWithIbmCode) {
@@ -231,7 +232,7 @@ TEST_F(ServiceToken, InvalidTtlIsReportedWithIbmCode) {
   ASSERT_FALSE(token.ok());
   EXPECT_EQ(token.error().http_status, 400);
   EXPECT_EQ(token.error().code, "invalid_value");
-  EXPECT_EQ(puts(), 1u);
+  EXPECT_EQ(puts(), 1U);
 }
 
 TEST_F(ServiceToken, LegacyPathAtNewVersionIsAClearError) {
@@ -262,8 +263,8 @@ TEST_F(ServiceToken, TokenEndpoint5xxAnd429AreRetried) {
   fault.count = 1;
   emu_->addFault(fault);
   ASSERT_TRUE(getInstance().ok());
-  EXPECT_EQ(puts(), 4u);
-  EXPECT_EQ(tokens_->requestCount(), 4u);
+  EXPECT_EQ(puts(), 4U);
+  EXPECT_EQ(tokens_->requestCount(), 4U);
 }
 
 TEST_F(ServiceToken, TokenEndpointUnreachableStopsAtDeadline) {
@@ -274,7 +275,7 @@ TEST_F(ServiceToken, TokenEndpointUnreachableStopsAtDeadline) {
   ASSERT_FALSE(token.ok());
   EXPECT_TRUE(token.error().errnum == EIO || token.error().errnum == ETIMEDOUT);
   EXPECT_LT(elapsed, 800ms + 300ms);
-  EXPECT_GE(tokens_->requestCount(), 2u);  // it did retry
+  EXPECT_GE(tokens_->requestCount(), 2U);  // it did retry
 }
 
 TEST_F(ServiceToken, IamTokenForDefaultProfileIsCached) {
@@ -287,8 +288,8 @@ TEST_F(ServiceToken, IamTokenForDefaultProfileIsCached) {
   for (int i = 0; i < 10; ++i) {
     EXPECT_EQ(source->token(deadlineIn(5s))->access_token, first->access_token);
   }
-  EXPECT_EQ(source->requestCount(), 1u);
-  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 1u);
+  EXPECT_EQ(source->requestCount(), 1U);
+  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 1U);
   ASSERT_TRUE(source->expiresAt().has_value());
   EXPECT_EQ(*source->expiresAt(), clock_.wall() + Seconds(first->expires_in));
 }
@@ -299,11 +300,11 @@ TEST_F(ServiceToken, IamTokenRenewedAheadOfExpiry) {
   ASSERT_TRUE(source->token(deadlineIn(5s)).ok());
   clock_.advance(79s);
   ASSERT_TRUE(source->token(deadlineIn(5s)).ok());
-  EXPECT_EQ(source->requestCount(), 1u);
+  EXPECT_EQ(source->requestCount(), 1U);
   clock_.advance(1s);
   auto renewed = source->token(deadlineIn(5s));
   ASSERT_TRUE(renewed.ok()) << renewed.error().describe();
-  EXPECT_EQ(source->requestCount(), 2u);
+  EXPECT_EQ(source->requestCount(), 2U);
   EXPECT_TRUE(emu_->iamTokenValid(renewed->access_token));
 }
 
@@ -317,7 +318,7 @@ TEST_F(ServiceToken, IamTokenByIdAndByCrn) {
   ASSERT_TRUE(by_crn.ok()) << by_crn.error().describe();
   EXPECT_TRUE(emu_->iamTokenValid(by_id->access_token));
   EXPECT_TRUE(emu_->iamTokenValid(by_crn->access_token));
-  EXPECT_EQ(puts(), 1u);  // both exchanges used the one identity token
+  EXPECT_EQ(puts(), 1U);  // both exchanges used the one identity token
 }
 
 TEST_F(ServiceToken, IamTokenForUnlinkedProfileIsEacces) {
@@ -327,7 +328,7 @@ TEST_F(ServiceToken, IamTokenForUnlinkedProfileIsEacces) {
   EXPECT_EQ(token.error().level, LogLevel::error);
   EXPECT_EQ(token.error().code, "profile_not_linked");
   EXPECT_FALSE(token.error().trace.empty());
-  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 1u);
+  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 1U);
 }
 
 TEST_F(ServiceToken, IamTokenWithoutDefaultProfileIsEnoent) {
@@ -344,8 +345,8 @@ TEST_F(ServiceToken, IamExchangeReacquiresARefusedIdentityToken) {
   emu_->expireAllTokens();
   auto token = iam()->token(deadlineIn(5s));
   ASSERT_TRUE(token.ok()) << token.error().describe();
-  EXPECT_EQ(puts(), 2u);
-  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 2u);
+  EXPECT_EQ(puts(), 2U);
+  EXPECT_EQ(emu_->requests("POST", "/identity/v1/iam_tokens"), 2U);
 }
 
 }  // namespace
