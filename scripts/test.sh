@@ -12,6 +12,11 @@ cd "$root"
 
 "$root/scripts/install-deps.sh" || { echo "test.sh: install-deps failed" >&2; exit 1; }
 
+# Sanitizers halt on the first report, in every process a test starts.
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+
 configs=("$@")
 ((${#configs[@]})) || configs=(plain asan tsan)
 jobs=$(nproc)

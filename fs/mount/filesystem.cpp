@@ -248,15 +248,24 @@ Result<DynamicContent> Filesystem::dynamicContent(std::size_t index, Deadline de
   return *slot.content;
 }
 
-Result<std::vector<DirEntry>> Filesystem::list(std::uint64_t ino) {
+Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, const EntrySink& emit) {
   auto path = inodes_.pathOf(ino);
   if (!path) return makeError(ENOENT, "unknown inode", LogLevel::debug);
   Place place = classify(*path);
-  std::vector<DirEntry> out;
+  // Positions: "." and "..", then a snapshot's children (built only when visited, so a
+  // directory of 10,000 entries costs O(n) over all readdir calls), then the rest.
+  std::vector<DirEntry> head;
+  head.push_back({".", dirEntryFor(*path, kDirPerm, 0, 0)});
+  head.push_back({"..", {}});
+  head.back().entry.attr.ino = parentOf(ino);
+  head.back().entry.attr.mode = S_IFDIR;
+  std::vector<DirEntry> tail;
+  std::span<const tree::Node> kids;
+  std::optional<cache::View> view;
   switch (place.kind) {
     case Place::Kind::root:
-      listRoot(out);
-      return out;
+      listRoot(tail);
+      break;
     case Place::Kind::dynamic_dir:
       for (const auto& d : dynamic_) {
         if (d.hidden || dirname(d.path) != *path) continue;
@@ -264,27 +273,50 @@ Result<std::vector<DirEntry>> Filesystem::list(std::uint64_t ino) {
         e.known = false;  // producing a token just to list it would cost a request
         e.attr.ino = inodes_.idFor(d.path);
         e.attr.mode = S_IFREG | d.perm;
-        out.push_back({std::string(basename(d.path)), e});
+        tail.push_back({std::string(basename(d.path)), e});
       }
-      return out;
+      break;
     case Place::Kind::endpoint_dir:
     case Place::Kind::data: {
-      auto view = cache_.get(place.endpoint, deadline());
-      if (!view) return view.error();
+      auto got = cache_.get(place.endpoint, deadline());
+      if (!got) return got.error();
+      view = std::move(got).value();
       const tree::Node* node = view->snapshot->find(place.rel);
       if (node == nullptr) return makeError(ENOENT, "no longer present: " + *path, LogLevel::debug);
       if (node->kind != tree::Node::Kind::directory) {
         return makeError(ENOTDIR, "not a directory: " + *path, LogLevel::debug);
       }
-      for (const auto& child : view->snapshot->children(*node)) {
-        out.push_back({child.name, nodeEntry(join(*path, child.name), &child, *view)});
-      }
-      if (place.kind == Place::Kind::endpoint_dir) listEndpointChildren(*path, out);
-      return out;
+      kids = view->snapshot->children(*node);
+      if (place.kind == Place::Kind::endpoint_dir) listEndpointChildren(*path, tail);
+      break;
     }
     default:
       return makeError(ENOTDIR, "not a directory: " + *path, LogLevel::debug);
   }
+  const std::size_t total = head.size() + kids.size() + tail.size();
+  for (auto i = static_cast<std::size_t>(offset); i < total; ++i) {
+    bool more = true;
+    if (i < head.size()) {
+      more = emit(head[i], i + 1);
+    } else if (i < head.size() + kids.size()) {
+      const tree::Node& child = kids[i - head.size()];
+      more = emit({child.name, nodeEntry(join(*path, child.name), &child, *view)}, i + 1);
+    } else {
+      more = emit(tail[i - head.size() - kids.size()], i + 1);
+    }
+    if (!more) break;
+  }
+  return Ok{};
+}
+
+Result<std::vector<DirEntry>> Filesystem::list(std::uint64_t ino) {
+  std::vector<DirEntry> out;
+  auto s = readdir(ino, 2, [&](const DirEntry& d, std::uint64_t) {
+    out.push_back(d);
+    return true;
+  });
+  if (!s) return s.error();
+  return out;
 }
 
 void Filesystem::listRoot(std::vector<DirEntry>& out) {

@@ -9,6 +9,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -89,7 +91,12 @@ class Filesystem {
 
   Result<Entry> lookup(std::uint64_t parent, std::string_view name);
   Result<Entry> getattr(std::uint64_t ino);
-  // Entries of a directory, without "." and "..".
+  // Visits a directory's entries from position `offset` ("." is 0, ".." is 1) until
+  // `emit` returns false; `next` is the position after the entry. Only visited entries
+  // are built.
+  using EntrySink = std::function<bool(const DirEntry& entry, std::uint64_t next)>;
+  Status readdir(std::uint64_t ino, std::uint64_t offset, const EntrySink& emit);
+  // Every entry but "." and "..".
   Result<std::vector<DirEntry>> list(std::uint64_t ino);
   Result<Content> read(std::uint64_t ino, std::uint64_t offset, std::size_t size);
   Result<std::string> readlink(std::uint64_t ino);

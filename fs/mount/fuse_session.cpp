@@ -18,7 +18,8 @@ struct FuseSession::State {
   fuse_session* se = nullptr;
   bool mounted = false;
   std::atomic<bool> initialized{false};
-  std::atomic<bool> no_open{false};  // the kernel handles opens itself (zero-message open)
+  std::atomic<bool> no_open{false};     // the kernel handles opens itself (zero-message open)
+  std::atomic<bool> no_opendir{false};  // likewise for directories
   pthread_t loop_thread{};
   std::atomic<bool> looping{false};
 };
@@ -103,17 +104,12 @@ void guarded(fuse_req_t req, const char* op, F&& body) {
   }
 }
 
-// A directory listing taken at opendir, so that every readdir of one handle sees the
-// same entries at the same offsets.
-struct Listing {
-  std::vector<DirEntry> entries;
-};
-
 void opInit(void* userdata, fuse_conn_info* conn) {
   auto& s = *static_cast<State*>(userdata);
   // Zero-message opens keep warm reads inside the kernel (DESIGN §2). Coherence comes
   // from attribute timeouts and mtimes, with cached pages dropped when mtime changes.
   s.no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
+  s.no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
@@ -160,60 +156,55 @@ void opReadlink(fuse_req_t req, fuse_ino_t ino) {
 void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   guarded(req, "opendir", [&] {
     State& s = stateOf(req);
-    auto r = s.fs.list(ino);
+    // Zero-message opendir: the kernel caches listings, revalidated by directory mtime.
+    if (s.no_opendir) return (void)fuse_reply_err(req, ENOSYS);
+    auto r = s.fs.getattr(ino);
     if (!r) return replyError(req, r.error(), "opendir");
-    auto listing = std::make_unique<Listing>();
-    Entry self;
-    self.attr.ino = ino;
-    self.attr.mode = S_IFDIR;
-    Entry up;
-    up.attr.ino = s.fs.parentOf(ino);
-    up.attr.mode = S_IFDIR;
-    listing->entries.push_back({".", self});
-    listing->entries.push_back({"..", up});
-    for (auto& e : r.value())
-      listing->entries.push_back(std::move(e));
-    fi->fh = reinterpret_cast<std::uint64_t>(listing.get());
-    if (fuse_reply_open(req, fi) == 0) (void)listing.release();
+    if (!S_ISDIR(r->attr.mode)) return (void)fuse_reply_err(req, ENOTDIR);
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+    fuse_reply_open(req, fi);
   });
 }
 
-void readdirCommon(fuse_req_t req, fuse_file_info* fi, size_t size, off_t off, bool plus) {
+void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   guarded(req, plus ? "readdirplus" : "readdir", [&] {
-    const auto* listing = reinterpret_cast<const Listing*>(fi->fh);
     auto o = ownerOf(req);
     std::string buf(size, '\0');
     size_t used = 0;
-    for (auto i = static_cast<size_t>(off); i < listing->entries.size(); ++i) {
-      const DirEntry& d = listing->entries[i];
-      auto next = static_cast<off_t>(i + 1);
+    auto emit = [&](const DirEntry& d, std::uint64_t next) {
+      size_t room = size - used;
       size_t n = 0;
       if (plus) {
         fuse_entry_param p = toEntryParam(d.entry, o.uid, o.gid);
         // "." and ".." never count as lookups.
         if (d.name == "." || d.name == "..") p.ino = 0;
-        n = fuse_add_direntry_plus(req, buf.data() + used, size - used, d.name.c_str(), &p, next);
+        n = fuse_add_direntry_plus(req, buf.data() + used, room, d.name.c_str(), &p,
+                                   static_cast<off_t>(next));
       } else {
         struct stat st = toStat(d.entry.attr, o.uid, o.gid);
-        n = fuse_add_direntry(req, buf.data() + used, size - used, d.name.c_str(), &st, next);
+        n = fuse_add_direntry(req, buf.data() + used, room, d.name.c_str(), &st,
+                              static_cast<off_t>(next));
       }
-      if (n > size - used) break;
+      if (n > room) return false;
       used += n;
-    }
+      return true;
+    };
+    auto r = stateOf(req).fs.readdir(ino, static_cast<std::uint64_t>(off), emit);
+    if (!r) return replyError(req, r.error(), plus ? "readdirplus" : "readdir");
     fuse_reply_buf(req, buf.data(), used);
   });
 }
 
-void opReaddir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  readdirCommon(req, fi, size, off, false);
+void opReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  readdirCommon(req, ino, size, off, false);
 }
 
-void opReaddirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
-  readdirCommon(req, fi, size, off, true);
+void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  readdirCommon(req, ino, size, off, true);
 }
 
-void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<Listing*>(fi->fh);  // NOLINT(cppcoreguidelines-owning-memory)
+void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
   fuse_reply_err(req, 0);
 }
 
@@ -242,8 +233,9 @@ void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
   fuse_reply_err(req, 0);
 }
 
+// Nothing is ever dirty; ENOSYS tells the kernel to stop sending FLUSH on every close.
 void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
-  fuse_reply_err(req, 0);
+  fuse_reply_err(req, ENOSYS);
 }
 
 void opStatfs(fuse_req_t req, fuse_ino_t) {

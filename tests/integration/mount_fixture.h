@@ -1,0 +1,64 @@
+// Real mounts for integration tests: metadatafs runs as a child process against an
+// emulator hosted in the test process. A Mount always unmounts: on destruction, on test
+// failure, and (through PR_SET_PDEATHSIG) even when the test process dies.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "emulator/emulator.h"
+
+namespace mdfs::itest {
+
+std::string buildDir();
+std::string sourceDir();
+
+struct CommandResult {
+  int status = -1;  // exit status, or -1 when killed by the timeout
+  std::string out;  // standard output
+  std::string err;  // standard error
+};
+
+// Runs `command` with /bin/sh, bounded by `timeout`.
+CommandResult run(const std::string& command,
+                  std::chrono::seconds timeout = std::chrono::seconds(120));
+
+// Shell-quotes one argument.
+std::string quote(const std::string& arg);
+
+class Mount {
+ public:
+  // Mounts at a fresh directory with endpoint=<emulator url> and `options` (-o items).
+  Mount(const emu::Emulator& emulator, const std::vector<std::string>& options = {});
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+
+  [[nodiscard]] const std::string& path() const { return dir_; }
+  [[nodiscard]] std::string at(const std::string& rel) const { return dir_ + "/" + rel; }
+  [[nodiscard]] bool mounted() const { return mounted_; }
+  // The daemon's standard error so far.
+  [[nodiscard]] std::string log() const;
+  // SIGTERM, then waits; returns the exit status (-1 if it had to be killed).
+  int stop();
+
+ private:
+  bool waitMounted();
+
+  std::string dir_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  bool mounted_ = false;
+  int status_ = 0;
+};
+
+// True when `path` is listed in /proc/mounts as a metadatafs mount.
+bool isMounted(const std::string& path);
+
+// Reads a whole file; errno of the first failure in `error` (0 when fine).
+std::string readFile(const std::string& path, int* error = nullptr);
+
+}  // namespace mdfs::itest
