@@ -78,6 +78,10 @@ Outcome outcomeForStatus(long status) {
   return Outcome::malformed;
 }
 
+bool isSuccessStatus(long status) {
+  return status >= 200 && status <= 299;
+}
+
 bool isRetryableStatus(long status) {
   return status == 429 || (status >= 500 && status <= 599);
 }

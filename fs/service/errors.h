@@ -37,6 +37,9 @@ ErrnoRow errnoFor(Outcome outcome);
 // anything else that is not 2xx (redirects are never followed) is `malformed`.
 Outcome outcomeForStatus(long status);
 
+// Any 2xx: the service answers 201 to token requests, 200 to GETs (ref §12.1).
+bool isSuccessStatus(long status);
+
 // True for statuses a new attempt may cure: 429 and 5xx.
 bool isRetryableStatus(long status);
 

@@ -384,6 +384,8 @@ struct HttpTransport::Impl {
   }
 
   HttpResult run(CURL* handle, const HttpRequest& request, Deadline deadline);
+  // The options that are the same for every request: safety, TLS, limits, keep-alive.
+  void applyPolicy(OptionSetter& set) const;
   CURLcode configure(CURL* handle, const HttpRequest& request, curl_slist* headers,
                      Transfer& transfer, DebugContext& debug, char* errbuf, Millis left) const;
   [[nodiscard]] TransferError failure(CURLcode rc, const HttpRequest& request,
@@ -398,12 +400,7 @@ struct HttpTransport::Impl {
   std::atomic<std::uint64_t> connections{0};
 };
 
-CURLcode HttpTransport::Impl::configure(CURL* handle, const HttpRequest& request,
-                                        curl_slist* headers, Transfer& transfer,
-                                        DebugContext& debug, char* errbuf, Millis left) const {
-  OptionSetter set(handle);
-  set(CURLOPT_ERRORBUFFER, errbuf);
-  set(CURLOPT_URL, request.url.c_str());
+void HttpTransport::Impl::applyPolicy(OptionSetter& set) const {
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_PROTOCOLS_STR, "http,https");
   set(CURLOPT_FOLLOWLOCATION, 0L);
@@ -416,14 +413,23 @@ CURLcode HttpTransport::Impl::configure(CURL* handle, const HttpRequest& request
   set(CURLOPT_SSL_VERIFYHOST, 2L);
   if (!options.cacert.empty()) set(CURLOPT_CAINFO, options.cacert.c_str());
   if (resolve) set(CURLOPT_RESOLVE, resolve.get());
-  set(CURLOPT_CONNECTTIMEOUT_MS,
-      static_cast<long>(std::min(options.connect_timeout, left).count()));
-  set(CURLOPT_TIMEOUT_MS, static_cast<long>(std::min(options.attempt_timeout, left).count()));
   set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   set(CURLOPT_TCP_KEEPIDLE, kKeepIdleSeconds);
   set(CURLOPT_TCP_KEEPINTVL, kKeepIntervalSeconds);
   set(CURLOPT_USERAGENT, "metadatafs");
+}
+
+CURLcode HttpTransport::Impl::configure(CURL* handle, const HttpRequest& request,
+                                        curl_slist* headers, Transfer& transfer,
+                                        DebugContext& debug, char* errbuf, Millis left) const {
+  OptionSetter set(handle);
+  set(CURLOPT_ERRORBUFFER, errbuf);
+  applyPolicy(set);
+  set(CURLOPT_URL, request.url.c_str());
+  set(CURLOPT_CONNECTTIMEOUT_MS,
+      static_cast<long>(std::min(options.connect_timeout, left).count()));
+  set(CURLOPT_TIMEOUT_MS, static_cast<long>(std::min(options.attempt_timeout, left).count()));
   set(CURLOPT_HTTPHEADER, headers);
   set(CURLOPT_WRITEFUNCTION, onBody);
   set(CURLOPT_WRITEDATA, &transfer);

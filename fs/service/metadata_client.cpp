@@ -10,10 +10,6 @@
 namespace mdfs::service {
 namespace {
 
-bool isSuccess(long status) {
-  return status >= 200 && status <= 299;
-}
-
 Error withContext(Error error, const std::string& context) {
   error.message = context + ": " + error.message;
   return error;
@@ -51,7 +47,7 @@ Result<std::string> MetadataClient::fetch(const std::string& url, Deadline deadl
       ++stats.retries;
       continue;
     }
-    if (isSuccess(response.status)) return std::move(response.body);
+    if (isSuccessStatus(response.status)) return std::move(response.body);
     return responseError(outcomeForStatus(response.status), "GET " + url, response.status,
                          response.body, response.request_id);
   }
@@ -94,20 +90,34 @@ Result<std::string> MetadataClient::collect(std::string_view path, std::string_v
   bool with_limit = true;
   Result<std::string> first = firstPage(path, deadline, stats, with_limit);
   if (!first) return first;
-  const std::string context = "GET " + api_.url(path);
   CollectionMerger merger{std::string(list_key)};
-  if (Status added = merger.add(first.value()); !added) return withContext(added.error(), context);
+  if (Status added = merger.add(first.value()); !added) {
+    return withContext(added.error(), "GET " + api_.url(path));
+  }
   // Unpaginated, or everything on one page: the service's own bytes.
   if (!merger.nextStart()) return first;
+  if (Status rest = followPages(path, with_limit, first->size(), merger, deadline, stats); !rest) {
+    return rest.error();
+  }
+  if (auto total = merger.totalCount();
+      total && *total != static_cast<std::int64_t>(merger.itemCount())) {
+    log_.warning("GET " + api_.url(path) + ": total_count is " + std::to_string(*total) +
+                 " but the pages held " + std::to_string(merger.itemCount()) +
+                 " items (the collection changed meanwhile?)");
+  }
+  return merger.document();
+}
 
+Status MetadataClient::followPages(std::string_view path, bool with_limit, std::size_t bytes,
+                                   CollectionMerger& merger, Deadline deadline, FetchStats& stats) {
+  const std::string context = "GET " + api_.url(path);
   std::set<std::string, std::less<>> seen;
-  std::size_t bytes = first->size();
   for (int pages = 1; merger.nextStart(); ++pages) {
     const std::string start = *merger.nextStart();
     if (!seen.insert(start).second) {
-      return outcomeError(Outcome::malformed, context +
-                                                  ": pagination loop (start token repeated after " +
-                                                  std::to_string(pages) + " pages)");
+      return outcomeError(Outcome::malformed, context + ": pagination loop (start token " +
+                                                  "repeated after " + std::to_string(pages) +
+                                                  " pages)");
     }
     if (pages >= api_.max_pages) {
       return outcomeError(Outcome::oversized,
@@ -130,12 +140,7 @@ Result<std::string> MetadataClient::collect(std::string_view path, std::string_v
       return withContext(added.error(), "GET " + url);
     }
   }
-  if (auto total = merger.totalCount();
-      total && *total != static_cast<std::int64_t>(merger.itemCount())) {
-    log_.warning(context + ": total_count is " + std::to_string(*total) + " but the pages held " +
-                 std::to_string(merger.itemCount()) + " items (the collection changed meanwhile?)");
-  }
-  return merger.document();
+  return Ok{};
 }
 
 }  // namespace mdfs::service

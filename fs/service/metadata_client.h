@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "service/api.h"
+#include "service/collection.h"
 #include "service/http_transport.h"
 #include "service/retry.h"
 #include "service/token_source.h"
@@ -42,6 +43,10 @@ class MetadataClient {
   // The first page of a collection, with `limit` unless the service refused it before.
   Result<std::string> firstPage(std::string_view path, Deadline deadline, FetchStats& stats,
                                 bool& with_limit);
+  // Fetches and merges the pages after the first, while `next` links lead on; `bytes` is
+  // the size of what was received so far.
+  Status followPages(std::string_view path, bool with_limit, std::size_t bytes,
+                     CollectionMerger& merger, Deadline deadline, FetchStats& stats);
   [[nodiscard]] std::string pageQuery(bool with_limit, std::string_view start) const;
 
   const ApiConfig& api_;

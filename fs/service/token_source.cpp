@@ -11,10 +11,6 @@
 namespace mdfs::service {
 namespace {
 
-bool isSuccess(long status) {
-  return status >= 200 && status <= 299;
-}
-
 // The Error for a failing answer from a token endpoint. A 404 there does not mean "absent"
 // (that would make the whole tree vanish): the identity path and version don't match.
 Error tokenEndpointError(const HttpResponse& response, const std::string& what,
@@ -84,7 +80,7 @@ Result<IssuedToken> TokenSource::request(Deadline deadline) {
   requests_ += static_cast<std::uint64_t>(stats.attempts);
   if (auto* failure = std::get_if<TransferError>(&result)) return std::move(failure->error);
   const HttpResponse& response = std::get<HttpResponse>(result);
-  if (!isSuccess(response.status)) return tokenEndpointError(response, what, api_.version);
+  if (!isSuccessStatus(response.status)) return tokenEndpointError(response, what, api_.version);
   Result<IssuedToken> issued = parseIssuedToken(response.body, clock_, what);
   if (issued) logAcquired(log_, "identity token", issued.value());
   return issued;
@@ -134,7 +130,7 @@ Result<IssuedToken> IamTokenSource::request(Deadline deadline) {
       identity_.invalidate(identity->access_token);
       continue;
     }
-    if (isSuccess(response.status)) {
+    if (isSuccessStatus(response.status)) {
       Result<IssuedToken> issued = parseIssuedToken(response.body, clock_, what);
       if (issued) logAcquired(log_, "IAM token", issued.value());
       return issued;

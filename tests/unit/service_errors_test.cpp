@@ -57,6 +57,10 @@ TEST(ServiceErrors, StatusOutcomes) {
   EXPECT_EQ(outcomeForStatus(409), Outcome::bad_request);
   EXPECT_EQ(outcomeForStatus(302), Outcome::malformed);
   EXPECT_EQ(outcomeForStatus(100), Outcome::malformed);
+  EXPECT_TRUE(isSuccessStatus(200));
+  EXPECT_TRUE(isSuccessStatus(201));
+  EXPECT_FALSE(isSuccessStatus(199));
+  EXPECT_FALSE(isSuccessStatus(300));
   EXPECT_TRUE(isRetryableStatus(429));
   EXPECT_TRUE(isRetryableStatus(500));
   EXPECT_TRUE(isRetryableStatus(503));
