@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -79,6 +81,23 @@ bool isMounted(const std::string& path) {
     if (mp == path && type == "fuse.metadatafs") return true;
   }
   return false;
+}
+
+std::vector<pid_t> daemonPids(const std::string& dir) {
+  std::vector<pid_t> out;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string comm = slurp(entry.path().string() + "/comm");
+    if (comm != "metadatafs\n") continue;
+    std::string cmdline = slurp(entry.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find(" " + dir + " ") != std::string::npos ||
+        cmdline.find(" " + dir + "\n") != std::string::npos || cmdline.ends_with(" " + dir)) {
+      out.push_back(static_cast<pid_t>(std::stoi(name)));
+    }
+  }
+  return out;
 }
 
 std::string readFile(const std::string& path, int* error) {

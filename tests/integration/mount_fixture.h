@@ -58,6 +58,9 @@ class Mount {
 // True when `path` is listed in /proc/mounts as a metadatafs mount.
 bool isMounted(const std::string& path);
 
+// Pids of metadatafs processes whose command line names `dir`.
+std::vector<pid_t> daemonPids(const std::string& dir);
+
 // Reads a whole file; errno of the first failure in `error` (0 when fine).
 std::string readFile(const std::string& path, int* error = nullptr);
 
