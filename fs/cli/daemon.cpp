@@ -9,9 +9,11 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 #include <thread>
 
 #include "cache/resource_cache.h"
+#include "cli/identity_files.h"
 #include "cli/status_file.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -171,6 +173,18 @@ int runDaemon(const Config& config) {
   mount::Filesystem fs(catalog, cache, inodes, fs_options, clock);
   StatusFile status(config, cache, tokens, clock);
   fs.addDynamicFile(status.file());
+  std::optional<service::IamTokenSource> iam;
+  IdentityFiles identity(clock, log);
+  if (config.identity) {
+    identity.add("token", [&tokens](Deadline d) { return tokens.token(d); });
+  }
+  if (!config.trusted_profile.empty()) {
+    iam.emplace(api, parseTrustedProfile(config.trusted_profile), http, tokens, clock, log);
+    identity.add("iam_token", [&iam](Deadline d) { return iam->token(d); });
+    status.setIamTokens(&*iam);
+  }
+  for (auto& file : identity.files())
+    fs.addDynamicFile(std::move(file));
 
   mount::FuseSession session(fs, log);
   if (auto s = session.mount({"metadatafs", "-o", config.mountOptions()}, config.mountpoint); !s) {
