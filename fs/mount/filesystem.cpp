@@ -17,6 +17,7 @@ constexpr std::string_view kRawSuffix = ".json";
 
 std::string join(std::string_view dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
+  if (name.empty()) return std::string(dir);
   std::string out(dir);
   out += '/';
   out += name;
