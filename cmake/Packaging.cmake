@@ -1,0 +1,93 @@
+# Installation and the Debian package (issue 5).
+#
+# `cmake --install BUILD` installs, all in the component "metadatafs":
+#   <prefix>/bin/metadatafs
+#   <prefix>/sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3   (mount(8) helper)
+#   <prefix>/share/man/man8/metadatafs.8.gz
+#   <prefix>/lib/systemd/system/metadatafs.service
+#   <sysconfdir>/metadatafs.conf                               (/etc with prefix /usr)
+#   <prefix>/share/doc/metadatafs/copyright
+# Nothing else: the emulator, tests and benchmarks have no install rules, and the package
+# is built from this one component so that a later install() elsewhere cannot leak into it.
+#
+# The unit names the binary and the config file by absolute path, and those depend on the
+# prefix chosen at install time (`cmake --install --prefix`, or /usr when CPack builds the
+# .deb), not at configure time. So the unit is written while installing, by
+# packaging/install-configured.cmake.
+include(GNUInstallDirs)
+
+set(MDFS_PACKAGE_MAINTAINER
+    "metadatafs maintainers <maintainers@users.noreply.r-seed-bc77a2ec.example>"
+    CACHE STRING "Maintainer field of the Debian package")
+set(mdfs_pkg_src ${PROJECT_SOURCE_DIR}/packaging)
+set(mdfs_pkg_out ${PROJECT_BINARY_DIR}/packaging)
+file(MAKE_DIRECTORY ${mdfs_pkg_out})
+
+install(TARGETS metadatafs RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT metadatafs)
+
+# util-linux runs /sbin/mount.<type> for `mount -t <type>` and fstab entries; for
+# "fuse.metadatafs" it tries /sbin/mount.fuse.metadatafs before the generic
+# /sbin/mount.fuse. mount.fuse3 takes the type from its own name after "mount.fuse.", then
+# runs `metadatafs SOURCE MOUNTPOINT -o OPTIONS` from mount(8)'s fixed helper PATH
+# (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin). The link is absolute
+# because it crosses from /usr/sbin to /sbin (the same directory with merged /usr).
+file(CREATE_LINK /sbin/mount.fuse3 ${mdfs_pkg_out}/mount.fuse.metadatafs SYMBOLIC)
+install(FILES ${mdfs_pkg_out}/mount.fuse.metadatafs DESTINATION ${CMAKE_INSTALL_SBINDIR}
+        COMPONENT metadatafs)
+
+# Man pages are installed compressed (Debian policy 12.1); -n keeps the build reproducible.
+add_custom_command(
+  OUTPUT ${mdfs_pkg_out}/metadatafs.8.gz
+  COMMAND sh -c "gzip -9nc \"$1\" > \"$2\"" sh ${mdfs_pkg_src}/metadatafs.8
+          ${mdfs_pkg_out}/metadatafs.8.gz
+  DEPENDS ${mdfs_pkg_src}/metadatafs.8
+  COMMENT "Compressing the metadatafs(8) man page"
+  VERBATIM)
+add_custom_target(metadatafs-man ALL DEPENDS ${mdfs_pkg_out}/metadatafs.8.gz)
+install(FILES ${mdfs_pkg_out}/metadatafs.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8
+        COMPONENT metadatafs)
+
+install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright
+        COMPONENT metadatafs)
+
+# The unit and the config file: destinations and contents depend on the install prefix.
+install(
+  CODE "set(MDFS_PACKAGING_SOURCE \"${mdfs_pkg_src}\")
+set(MDFS_PACKAGING_OUTPUT \"${mdfs_pkg_out}/install\")
+set(MDFS_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
+set(MDFS_SYSCONFDIR \"${CMAKE_INSTALL_SYSCONFDIR}\")"
+  COMPONENT metadatafs)
+install(SCRIPT ${mdfs_pkg_src}/install-configured.cmake COMPONENT metadatafs)
+
+# ---- Debian package: `cpack -G DEB` in the build folder -------------------------------
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME metadatafs)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_CONTACT "${MDFS_PACKAGE_MAINTAINER}")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "IBM Cloud VPC instance metadata as a read-only filesystem")
+set(CPACK_PACKAGE_DESCRIPTION
+    "metadatafs mounts the IBM Cloud VPC instance metadata service as a read-only
+directory tree (FUSE), so that people and configuration tools read instance
+metadata with cat, ls, find and jq instead of scripting token requests and JSON
+parsing. Data is fetched lazily and cached per endpoint; the mount itself needs
+neither the network nor the service.
+
+The package holds the daemon, the mount.fuse.metadatafs helper for /etc/fstab,
+a systemd unit (metadatafs.service, not enabled) and the metadatafs(8) page.")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_CMAKE_PROJECTS "${PROJECT_BINARY_DIR};${PROJECT_NAME};metadatafs;/")
+set(CPACK_STRIP_FILES TRUE)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # metadatafs_<version>_<arch>.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# dpkg-shlibdeps adds the libraries the binary links (libfuse3-3, libcurl4, libc6,
+# libstdc++6, libgcc-s1) with their minimum versions; fuse3 is for /sbin/mount.fuse3,
+# fusermount3 and /dev/fuse permissions, which no library dependency brings in.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "fuse3")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    "${mdfs_pkg_src}/debian/conffiles;${mdfs_pkg_src}/debian/postinst;${mdfs_pkg_src}/debian/prerm;${mdfs_pkg_src}/debian/postrm"
+)
+include(CPack)

@@ -1,0 +1,48 @@
+# Runs inside `cmake --install` (and CPack's staging install), where CMAKE_INSTALL_PREFIX is
+# the prefix being installed to. Writes the files whose contents name installed paths, then
+# installs them. Set by cmake/Packaging.cmake before this script runs:
+#   MDFS_PACKAGING_SOURCE  packaging/ in the source tree
+#   MDFS_PACKAGING_OUTPUT  where the configured copies are written
+#   MDFS_BINDIR, MDFS_SYSCONFDIR  GNUInstallDirs values (relative, or absolute if set so)
+
+function(mdfs_absolute dir out)
+  if(IS_ABSOLUTE "${dir}")
+    set(${out} "${dir}" PARENT_SCOPE)
+  else()
+    set(${out} "${CMAKE_INSTALL_PREFIX}/${dir}" PARENT_SCOPE)
+  endif()
+endfunction()
+
+mdfs_absolute("${MDFS_BINDIR}" MDFS_FULL_BINDIR)
+# GNU convention, as GNUInstallDirs applies it: prefix /usr keeps its configuration in /etc
+# (the Debian package's /etc/metadatafs.conf); any other prefix in <prefix>/etc.
+if(IS_ABSOLUTE "${MDFS_SYSCONFDIR}")
+  set(MDFS_FULL_SYSCONFDIR "${MDFS_SYSCONFDIR}")
+elseif(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(MDFS_FULL_SYSCONFDIR "/${MDFS_SYSCONFDIR}")
+else()
+  set(MDFS_FULL_SYSCONFDIR "${CMAKE_INSTALL_PREFIX}/${MDFS_SYSCONFDIR}")
+endif()
+# systemd reads units from /usr/lib/systemd/system and /usr/local/lib/systemd/system
+# (systemd.unit(5)), i.e. <prefix>/lib/systemd/system for both usual prefixes.
+set(MDFS_UNITDIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
+
+set(MDFS_CONFIG_FILE "${MDFS_FULL_SYSCONFDIR}/metadatafs.conf")
+configure_file("${MDFS_PACKAGING_SOURCE}/metadatafs.service.in"
+               "${MDFS_PACKAGING_OUTPUT}/metadatafs.service" @ONLY)
+configure_file("${MDFS_PACKAGING_SOURCE}/metadatafs.conf.in"
+               "${MDFS_PACKAGING_OUTPUT}/metadatafs.conf" @ONLY)
+
+# file(INSTALL) adds DESTDIR itself and records the files in the install manifest.
+file(INSTALL DESTINATION "${MDFS_UNITDIR}" TYPE FILE
+     PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+     FILES "${MDFS_PACKAGING_OUTPUT}/metadatafs.service")
+# An administrator's edited configuration survives a second `cmake --install` (the Debian
+# package stages into an empty folder, and dpkg handles it as a conffile).
+if(EXISTS "$ENV{DESTDIR}${MDFS_CONFIG_FILE}")
+  message(STATUS "Keeping: $ENV{DESTDIR}${MDFS_CONFIG_FILE}")
+else()
+  file(INSTALL DESTINATION "${MDFS_FULL_SYSCONFDIR}" TYPE FILE
+       PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+       FILES "${MDFS_PACKAGING_OUTPUT}/metadatafs.conf")
+endif()
