@@ -39,6 +39,7 @@ run_config() {
   (cd "$dir" && ctest --output-on-failure -j$((jobs * 2)) --timeout 300 ${CTEST_ARGS:-})
 }
 
+mounts_before=$(grep " fuse.metadatafs " /proc/mounts | sort)
 start=$SECONDS
 for c in "${configs[@]}"; do
   t=$SECONDS
@@ -51,9 +52,10 @@ for c in "${configs[@]}"; do
 done
 
 # Nothing a test started may outlive it.
-if grep -q " fuse.metadatafs " /proc/mounts; then
+stray=$(comm -13 <(echo "$mounts_before") <(grep " fuse.metadatafs " /proc/mounts | sort))
+if [[ -n $stray ]]; then
   echo "test.sh: stray metadatafs mounts left behind:" >&2
-  grep " fuse.metadatafs " /proc/mounts >&2
+  echo "$stray" >&2
   failed+=(stray-mounts)
 fi
 

@@ -107,7 +107,7 @@ class ResourceCache {
   Result<View> waitOrFetch(std::unique_lock<std::mutex>& lock, int endpoint, Deadline deadline);
   Result<View> fetchAndPublish(std::unique_lock<std::mutex>& lock, int endpoint, Deadline deadline);
   std::optional<View> servable(const Entry& e, SteadyTime now) const;
-  Result<View> answer(Entry& e, const View& view);
+  static Result<View> answer(Entry& e, const View& view);
   std::optional<SteadyTime> refreshDue(const Entry& e) const;
   void refresherLoop();
 

@@ -3,11 +3,11 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <optional>
 #include <thread>
@@ -42,12 +42,14 @@ class SignalThread {
   SignalThread(const SignalThread&) = delete;
   SignalThread& operator=(const SignalThread&) = delete;
 
+  // SIGUSR2 is internal: it only wakes the thread so that it can stop.
   static sigset_t handled() {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
     return set;
   }
 
@@ -58,7 +60,7 @@ class SignalThread {
   void stop() {
     if (!thread_.joinable()) return;
     stopping_ = true;
-    pthread_kill(thread_.native_handle(), SIGTERM);
+    pthread_kill(thread_.native_handle(), SIGUSR2);
     thread_.join();
   }
 
@@ -69,6 +71,7 @@ class SignalThread {
       int sig = 0;
       if (sigwait(&set, &sig) != 0) continue;
       if (stopping_) return;
+      if (sig == SIGUSR2) continue;
       if (sig == SIGHUP) {
         log_.info("SIGHUP: dropping every cached snapshot");
         on_hup_();

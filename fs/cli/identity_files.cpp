@@ -31,7 +31,7 @@ service::TrustedProfile parseTrustedProfile(const std::string& value) {
 
 IdentityFiles::IdentityFiles(const Clock& clock, const Logger& log) : clock_(clock), log_(log) {}
 
-void IdentityFiles::add(const std::string& name, Source source) {
+void IdentityFiles::add(const std::string& name, const Source& source) {
   for (bool json : {false, true}) {
     mount::DynamicFile f;
     f.path = "identity/" + name + (json ? ".json" : "");

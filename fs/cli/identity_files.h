@@ -29,12 +29,12 @@ class IdentityFiles {
   IdentityFiles(const Clock& clock, const Logger& log);
 
   // Adds `identity/<name>` and `identity/<name>.json` served from `source`.
-  void add(const std::string& name, Source source);
+  void add(const std::string& name, const Source& source);
   [[nodiscard]] std::vector<mount::DynamicFile> files() const;
 
  private:
-  Result<mount::DynamicContent> produce(const std::string& name, const Source& source,
-                                        Deadline deadline, bool json) const;
+  [[nodiscard]] Result<mount::DynamicContent> produce(const std::string& name, const Source& source,
+                                                      Deadline deadline, bool json) const;
 
   const Clock& clock_;
   const Logger& log_;

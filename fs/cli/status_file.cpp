@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 
 #include <ctime>
+#include <system_error>
 
 namespace mdfs::cli {
 namespace {
@@ -27,7 +28,7 @@ void writeError(Writer& w, const cache::EndpointStatus& s) {
   w.Key("message");
   w.String(e.message);
   w.Key("errno");
-  w.String(std::strerror(e.errnum));
+  w.String(std::error_code(e.errnum, std::generic_category()).message());
   w.Key("http_status");
   if (e.http_status != 0) {
     w.Int(e.http_status);
@@ -69,7 +70,7 @@ void writeEndpoint(Writer& w, const cache::EndpointStatus& s, std::int64_t ttl) 
 
 std::string formatTime(WallTime t) {
   auto ms = std::chrono::duration_cast<Millis>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  auto secs = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};
   gmtime_r(&secs, &utc);
   char buf[40];

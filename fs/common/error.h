@@ -42,10 +42,10 @@ class [[nodiscard]] Result {
   [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  const Error& error() const { return std::get<1>(v_); }
+  [[nodiscard]] T& value() & { return std::get<0>(v_); }
+  [[nodiscard]] const T& value() const& { return std::get<0>(v_); }
+  [[nodiscard]] T&& value() && { return std::get<0>(std::move(v_)); }
+  [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
 
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }

@@ -151,7 +151,7 @@ Result<Entry> Filesystem::getattr(std::uint64_t ino) {
 
 Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
   Place place = classify(path);
-  double ttl = static_cast<double>(options_.default_ttl.count());
+  auto ttl = static_cast<double>(options_.default_ttl.count());
   switch (place.kind) {
     case Place::Kind::root:
     case Place::Kind::dynamic_dir:

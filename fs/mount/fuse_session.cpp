@@ -3,11 +3,12 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstring>
+#include <system_error>
 
 namespace mdfs::mount {
 
@@ -127,15 +128,15 @@ void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   });
 }
 
-void opForget(fuse_req_t req, fuse_ino_t, uint64_t) {
+void opForget(fuse_req_t req, fuse_ino_t /*ino*/, uint64_t /*nlookup*/) {
   fuse_reply_none(req);
 }
 
-void opForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) {
+void opForgetMulti(fuse_req_t req, size_t /*count*/, fuse_forget_data* /*forgets*/) {
   fuse_reply_none(req);
 }
 
-void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
   guarded(req, "getattr", [&] {
     auto r = stateOf(req).fs.getattr(ino);
     if (!r) return replyError(req, r.error(), "getattr");
@@ -196,15 +197,15 @@ void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
   });
 }
 
-void opReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void opReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
   readdirCommon(req, ino, size, off, false);
 }
 
-void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void opReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
   readdirCommon(req, ino, size, off, true);
 }
 
-void opReleasedir(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+void opReleasedir(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
   fuse_reply_err(req, 0);
 }
 
@@ -221,7 +222,7 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
-void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
   guarded(req, "read", [&] {
     auto r = stateOf(req).fs.read(ino, static_cast<std::uint64_t>(off), size);
     if (!r) return replyError(req, r.error(), "read");
@@ -229,16 +230,11 @@ void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
   });
 }
 
-void opRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+void opRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
   fuse_reply_err(req, 0);
 }
 
-// Nothing is ever dirty; ENOSYS tells the kernel to stop sending FLUSH on every close.
-void opFlush(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
-  fuse_reply_err(req, ENOSYS);
-}
-
-void opStatfs(fuse_req_t req, fuse_ino_t) {
+void opStatfs(fuse_req_t req, fuse_ino_t /*ino*/) {
   guarded(req, "statfs", [&] {
     struct statvfs st {};
     st.f_bsize = 4096;
@@ -251,49 +247,12 @@ void opStatfs(fuse_req_t req, fuse_ino_t) {
 }
 
 // Every write-like operation: the tree mirrors a read-only service.
-void opSetattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
-}
-void opMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) {
-  fuse_reply_err(req, EROFS);
-}
-void opMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) {
-  fuse_reply_err(req, EROFS);
-}
-void opUnlink(fuse_req_t req, fuse_ino_t, const char*) {
-  fuse_reply_err(req, EROFS);
-}
-void opSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) {
-  fuse_reply_err(req, EROFS);
-}
-void opRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned int) {
-  fuse_reply_err(req, EROFS);
-}
-void opLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) {
-  fuse_reply_err(req, EROFS);
-}
-void opWrite(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
-}
-void opCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
-}
-void opSetxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
-  fuse_reply_err(req, EROFS);
-}
-void opRemovexattr(fuse_req_t req, fuse_ino_t, const char*) {
-  fuse_reply_err(req, EROFS);
-}
-void opFallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
-}
-// No extended attributes: ENOSYS makes the kernel stop asking.
-void opGetxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) {
+constexpr auto kReadOnly = [](fuse_req_t req, auto... /*unused*/) { fuse_reply_err(req, EROFS); };
+// Not supported, and ENOSYS makes the kernel stop asking: no extended attributes, and
+// nothing is ever dirty, so no FLUSH on every close.
+constexpr auto kNotImplemented = [](fuse_req_t req, auto... /*unused*/) {
   fuse_reply_err(req, ENOSYS);
-}
-void opListxattr(fuse_req_t req, fuse_ino_t, size_t) {
-  fuse_reply_err(req, ENOSYS);
-}
+};
 
 fuse_lowlevel_ops makeOps() {
   fuse_lowlevel_ops ops{};
@@ -310,23 +269,23 @@ fuse_lowlevel_ops makeOps() {
   ops.open = opOpen;
   ops.read = opRead;
   ops.release = opRelease;
-  ops.flush = opFlush;
   ops.statfs = opStatfs;
-  ops.setattr = opSetattr;
-  ops.mknod = opMknod;
-  ops.mkdir = opMkdir;
-  ops.unlink = opUnlink;
-  ops.rmdir = opUnlink;
-  ops.symlink = opSymlink;
-  ops.rename = opRename;
-  ops.link = opLink;
-  ops.write = opWrite;
-  ops.create = opCreate;
-  ops.setxattr = opSetxattr;
-  ops.removexattr = opRemovexattr;
-  ops.fallocate = opFallocate;
-  ops.getxattr = opGetxattr;
-  ops.listxattr = opListxattr;
+  ops.flush = kNotImplemented;
+  ops.getxattr = kNotImplemented;
+  ops.listxattr = kNotImplemented;
+  ops.setattr = kReadOnly;
+  ops.mknod = kReadOnly;
+  ops.mkdir = kReadOnly;
+  ops.unlink = kReadOnly;
+  ops.rmdir = kReadOnly;
+  ops.symlink = kReadOnly;
+  ops.rename = kReadOnly;
+  ops.link = kReadOnly;
+  ops.write = kReadOnly;
+  ops.create = kReadOnly;
+  ops.setxattr = kReadOnly;
+  ops.removexattr = kReadOnly;
+  ops.fallocate = kReadOnly;
   return ops;
 }
 
@@ -368,7 +327,9 @@ Status FuseSession::loop(unsigned max_threads) {
   fuse_loop_cfg_destroy(config);
   state_->looping = false;
   // A signal-driven exit reports the signal number; that is a clean stop for us.
-  if (rc < 0) return makeError(-rc, std::string("FUSE loop failed: ") + std::strerror(-rc));
+  if (rc < 0)
+    return makeError(
+        -rc, "FUSE loop failed: " + std::error_code(-rc, std::generic_category()).message());
   return Ok{};
 }
 

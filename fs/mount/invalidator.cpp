@@ -1,7 +1,7 @@
 #include "mount/invalidator.h"
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 #include <utility>
 
 namespace mdfs::mount {
@@ -57,7 +57,8 @@ void Invalidator::run() {
     int rc = send_(item);
     // ENOENT: the kernel holds nothing for it, which is the point.
     if (rc < 0 && rc != -ENOENT) {
-      log_.debug(std::string("kernel invalidation failed: ") + std::strerror(-rc));
+      log_.debug("kernel invalidation failed: " +
+                 std::error_code(-rc, std::generic_category()).message());
     }
     lock.lock();
     busy_ = false;

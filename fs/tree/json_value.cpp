@@ -58,12 +58,11 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
       return true;
     }
     JsonValue& parent = stack_.back();
-    if (parent.type == JsonValue::Type::array) {
-      parent.items.push_back(std::move(v));
-    } else {
-      parent.members.emplace_back(std::move(keys_.back()), std::move(v));
+    if (parent.type == JsonValue::Type::object) {
+      parent.keys.push_back(std::move(keys_.back()));
       keys_.pop_back();
     }
+    parent.items.push_back(std::move(v));
     return true;
   }
 
@@ -75,8 +74,8 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
 }  // namespace
 
 const JsonValue* JsonValue::member(std::string_view name) const {
-  for (const auto& [key, value] : members) {
-    if (key == name) return &value;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (keys[i] == name) return &items[i];
   }
   return nullptr;
 }

@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -15,9 +14,9 @@ namespace mdfs::tree {
 struct JsonValue {
   enum class Type : std::uint8_t { null, boolean, number, string, object, array };
   Type type = Type::null;
-  std::string text;  // string contents, number text, or "true"/"false"
-  std::vector<std::pair<std::string, JsonValue>> members;  // objects, in document order
-  std::vector<JsonValue> items;                            // arrays
+  std::string text;               // string contents, number text, or "true"/"false"
+  std::vector<std::string> keys;  // objects: member names, in document order
+  std::vector<JsonValue> items;   // array elements, or object member values (keys[i])
 
   [[nodiscard]] const JsonValue* member(std::string_view name) const;
 };

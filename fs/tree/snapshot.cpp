@@ -68,22 +68,25 @@ class SnapshotBuilder {
     }
   }
 
-  std::vector<Entry> objectEntries(const JsonValue& object, const std::string& path,
-                                   const std::vector<std::string>& hidden) const {
+  [[nodiscard]] static std::vector<Entry> objectEntries(const JsonValue& object,
+                                                        const std::string& path,
+                                                        const std::vector<std::string>& hidden) {
     NameAllocator names;
     std::vector<Entry> out;
-    for (const auto& [key, value] : object.members) {
+    for (std::size_t i = 0; i < object.keys.size(); ++i) {
+      const std::string& key = object.keys[i];
       if (std::find(hidden.begin(), hidden.end(), key) != hidden.end()) continue;
       Entry e;
       e.name = names.allocate(key);
-      e.value = &value;
+      e.value = &object.items[i];
       e.member_path = joinPath(path, key);
       out.push_back(std::move(e));
     }
     return out;
   }
 
-  std::vector<Entry> arrayEntries(const JsonValue& array, const std::string& path) const {
+  [[nodiscard]] static std::vector<Entry> arrayEntries(const JsonValue& array,
+                                                       const std::string& path) {
     NameAllocator names;
     std::vector<Entry> out;
     bool by_id = isIdKeyed(array);
@@ -123,7 +126,7 @@ class SnapshotBuilder {
     return e;
   }
 
-  std::vector<Entry> childEntries(const Entry& parent) const {
+  [[nodiscard]] static std::vector<Entry> childEntries(const Entry& parent) {
     if (parent.by_name) {
       std::vector<Entry> links;
       for (const auto& [name, target] : parent.links) {
@@ -140,7 +143,7 @@ class SnapshotBuilder {
     return arrayEntries(*parent.value, parent.member_path);
   }
 
-  Node makeNode(const Entry& e, bool parent_secret) const {
+  [[nodiscard]] Node makeNode(const Entry& e, bool parent_secret) const {
     Node n;
     n.name = e.name;
     n.mtime_ns = now_ns_;
@@ -158,7 +161,7 @@ class SnapshotBuilder {
     return n;
   }
 
-  std::string render(const JsonValue& v, bool blob) const {
+  [[nodiscard]] std::string render(const JsonValue& v, bool blob) const {
     if (v.type == JsonValue::Type::null) return {};
     if (blob && v.type == JsonValue::Type::string) return v.text;
     return options_.newline ? v.text + "\n" : v.text;
@@ -194,9 +197,9 @@ Result<std::shared_ptr<Snapshot>> Snapshot::build(const EndpointSpec& spec, std:
     if (list == nullptr || list->type != JsonValue::Type::array) {
       return makeError(EIO, "unexpected answer: no \"" + spec.list_key + "\" array");
     }
-    builder.fill(0, builder.arrayEntries(*list, ""), false);
+    builder.fill(0, SnapshotBuilder::arrayEntries(*list, ""), false);
   } else {
-    builder.fill(0, builder.objectEntries(doc, "", hidden), false);
+    builder.fill(0, SnapshotBuilder::objectEntries(doc, "", hidden), false);
   }
   return snap;
 }
