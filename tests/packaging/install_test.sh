@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# `cmake --install` into a temporary prefix installs exactly the daemon, the mount helper
+# link, the man page, the systemd unit, the config file and the copyright, and nothing of
+# the emulator or the tests. Then the installed unit is played the way systemd would
+# (ExecStartPre, ExecStart with Type=forking, ExecReload, a crash, Restart=on-failure,
+# ExecStopPost, stop) against the emulator, with /metadata moved into the temporary folder.
+#
+#   install_test.sh BUILD_DIR
+set -euo pipefail
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+work=$(mktemp -d /tmp/mdfs-install-XXXXXX)
+prefix=$work/prefix
+mnt=$work/metadata
+EMULATOR_PID=
+cleanup() {
+  set +e
+  local pid
+  pid=$(daemon_of "$mnt")
+  [[ -n $pid ]] && kill "$pid"
+  if mounted "$mnt" || dead_mount "$mnt"; then umount -l "$mnt"; fi
+  stop_emulator
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+echo "== cmake --install --prefix $prefix"
+cmake --install "$build" --prefix "$prefix" >"$work/install.log" || {
+  cat "$work/install.log"
+  fail "cmake --install failed"
+}
+expected="bin/metadatafs
+etc/metadatafs.conf
+lib/systemd/system/metadatafs.service
+sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3
+share/doc/metadatafs/copyright
+share/man/man8/metadatafs.8.gz"
+actual=$(cd "$prefix" && find . \( -type l -printf '%P -> %l\n' \) -o \( ! -type d -printf '%P\n' \) | sort)
+[[ $actual == "$expected" ]] || fail "installed files differ:
+--- expected
+$expected
+--- actual
+$actual"
+[[ -x $prefix/bin/metadatafs ]] || fail "bin/metadatafs is not executable"
+"$prefix/bin/metadatafs" --version | grep -q '^metadatafs ' || fail "installed binary does not run"
+gzip -t "$prefix/share/man/man8/metadatafs.8.gz" || fail "man page is not gzip"
+[[ -x /sbin/mount.fuse3 ]] || fail "/sbin/mount.fuse3 (fuse3) missing: the helper link would dangle"
+
+unit=$prefix/lib/systemd/system/metadatafs.service
+conf=$prefix/etc/metadatafs.conf
+grep -qx "ExecStart=$prefix/bin/metadatafs metadatafs /metadata -o allow_other,config=$conf" "$unit" ||
+  fail "ExecStart does not name the installed binary and config: $(grep ExecStart= "$unit")"
+grep -Eq '^(After|Wants|Requires)=.*network' "$unit" &&
+  fail "the unit waits for the network"
+# shellcheck disable=SC2016 # $MAINPID is systemd's, not ours
+for line in 'Type=forking' 'Restart=on-failure' 'ExecStartPre=-/bin/umount -l /metadata' \
+  'ExecReload=/bin/kill -HUP $MAINPID' 'WantedBy=multi-user.target'; do
+  grep -qxF "$line" "$unit" || fail "unit lacks: $line"
+done
+grep -Eq '^(ProtectSystem|ProtectHome|PrivateTmp|PrivateDevices|PrivateMounts|ReadOnlyPaths|TemporaryFileSystem)=' "$unit" &&
+  fail "the unit would run in its own mount namespace, hiding the mount"
+if command -v systemd-analyze >/dev/null; then
+  echo "== systemd-analyze verify"
+  # --man=no: the page is installed under the temporary prefix, not on MANPATH.
+  systemd-analyze verify --man=no "$unit" || fail "systemd-analyze verify failed"
+fi
+
+# A second install keeps an edited configuration file.
+echo "# edited by the administrator" >>"$conf"
+cmake --install "$build" --prefix "$prefix" >"$work/install2.log"
+grep -q "edited by the administrator" "$conf" || fail "a second install overwrote $conf"
+
+echo "== the unit, played as systemd would"
+start_emulator "$build" "$work"
+echo "endpoint=$EMULATOR_URL" >>"$conf"
+# The unit's commands, /metadata moved into the work folder. A leading "-" means systemd
+# ignores the command's failure.
+unit_commands() {
+  sed -n "s|^$1=||p" "$unit" | sed "s|/metadata\\b|$mnt|g"
+}
+run_unit() {
+  local key=$1 cmd
+  shift
+  while IFS= read -r cmd; do
+    cmd=${cmd//\$MAINPID/${MAINPID:-}}
+    if [[ $cmd == -* ]]; then
+      eval "${cmd#-}" >/dev/null 2>&1 || true
+    else
+      eval "$cmd" || fail "$key failed: $cmd"
+    fi
+  done < <(unit_commands "$key")
+}
+start_unit() {
+  run_unit ExecStartPre
+  # Type=forking: ExecStart returns once the daemon has detached; that is "started".
+  run_unit ExecStart
+  mounted "$mnt" || fail "ExecStart returned before $mnt was mounted"
+  MAINPID=$(daemon_of "$mnt")
+  [[ -n $MAINPID ]] || fail "no daemon serving $mnt"
+}
+
+start_unit
+[[ $(cat "$mnt/instance/name") == web-frontend-01 ]] || fail "cannot read through the unit's mount"
+[[ $(requests "GET /metadata/v1/instance") == 1 ]] || fail "expected one fetch"
+findmnt -rn -M "$mnt" -o OPTIONS | grep -q allow_other || fail "allow_other missing"
+
+echo "-- systemctl reload"
+run_unit ExecReload
+refetched() {
+  [[ $(cat "$mnt/instance/name") == web-frontend-01 ]] &&
+    [[ $(requests "GET /metadata/v1/instance") == 2 ]]
+}
+wait_until 5 refetched || fail "reload did not lead to a refetch"
+
+echo "-- crash, then restart: ExecStartPre clears the dead mount"
+kill -KILL "$MAINPID"
+wait_until 5 gone "$MAINPID" || fail "daemon survived SIGKILL"
+dead_mount "$mnt" || fail "expected a dead mount after the crash"
+start_unit
+[[ $(cat "$mnt/instance/name") == web-frontend-01 ]] || fail "no data after the restart"
+
+echo "-- crash, then ExecStopPost: no dead mount left while waiting for the restart"
+kill -KILL "$MAINPID"
+wait_until 5 gone "$MAINPID" || fail "daemon survived SIGKILL"
+run_unit ExecStopPost
+ls "$mnt" >/dev/null || fail "ExecStopPost left $mnt unusable"
+mounted "$mnt" && fail "still mounted after ExecStopPost"
+start_unit
+
+echo "-- systemctl stop"
+kill -TERM "$MAINPID"
+wait_until 10 gone "$MAINPID" || fail "daemon did not exit on SIGTERM"
+mounted "$mnt" && fail "still mounted after stop"
+run_unit ExecStopPost
+echo "PASS"

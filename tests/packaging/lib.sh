@@ -1,0 +1,74 @@
+# shellcheck shell=bash
+# Shared helpers of the packaging tests (sourced, not run). Every helper that starts
+# something records it, so that the caller's EXIT trap can stop exactly that.
+
+# fail MESSAGE...: print and exit non-zero (the EXIT trap cleans up).
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# wait_until SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds.
+wait_until() {
+  local limit=$1 i
+  shift
+  for ((i = 0; i < limit * 20; i++)); do
+    "$@" && return 0
+    sleep 0.05
+  done
+  "$@"
+}
+
+# mounted DIR: DIR is a metadatafs mount in this mount namespace.
+mounted() {
+  findmnt -rn -M "$1" -t fuse.metadatafs >/dev/null 2>&1
+}
+
+# dead_mount DIR: DIR is a FUSE mount whose daemon is gone.
+dead_mount() {
+  local out
+  out=$(stat "$1" 2>&1 >/dev/null) && return 1
+  [[ $out == *"Transport endpoint is not connected"* ]]
+}
+
+# gone PID: the process has exited (a zombie counts: this machine's PID 1 does not reap).
+gone() {
+  [[ ! -e /proc/$1 ]] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# daemon_of DIR: the pid of the metadatafs process serving DIR ("" if none).
+daemon_of() {
+  local p
+  for p in $(pgrep -x metadatafs || true); do
+    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF " $1 "; then
+      gone "$p" || {
+        echo "$p"
+        return 0
+      }
+    fi
+  done
+}
+
+# start_emulator BUILD_DIR WORK_DIR: starts metadata-emulator on a free port; sets
+# EMULATOR_PID and EMULATOR_URL.
+start_emulator() {
+  "$1/metadata-emulator" --port 0 >"$2/emulator.out" 2>"$2/emulator.err" &
+  EMULATOR_PID=$!
+  wait_until 10 grep -q '^listening on ' "$2/emulator.out" ||
+    fail "the emulator did not start: $(cat "$2/emulator.err")"
+  EMULATOR_URL=$(sed -n 's/^listening on //p' "$2/emulator.out" | head -1)
+}
+
+# stop_emulator: stops the emulator start_emulator started, if any.
+stop_emulator() {
+  if [[ -n ${EMULATOR_PID:-} ]]; then
+    kill "$EMULATOR_PID" 2>/dev/null || true
+    wait "$EMULATOR_PID" 2>/dev/null || true
+    EMULATOR_PID=
+  fi
+}
+
+# requests "METHOD /path": how many such requests the emulator has answered.
+requests() {
+  curl -fsS "$EMULATOR_URL/_emulator/counters" | jq -r --arg k "$1" '.requests[$k] // 0'
+}
