@@ -325,8 +325,11 @@ std::vector<EndpointStatus> ResourceCache::status() const {
       s.state = "absent";
     } else if (now < e->expires) {
       s.state = "fresh";
+    } else if (e->error) {
+      // Past max_stale the old copy is no longer served: the error is what readers get.
+      s.state = servable(*e, now) ? "stale" : "error";
     } else {
-      s.state = e->error ? "stale" : "expired";
+      s.state = "expired";
     }
     if (e->hasData()) {
       s.last_fetch = e->fetched_wall;

@@ -43,6 +43,11 @@ void writeError(Writer& w, const cache::EndpointStatus& s) {
   w.EndObject();
 }
 
+void writeCounter(Writer& w, const char* key, std::uint64_t value) {
+  w.Key(key);
+  w.Uint64(value);
+}
+
 void writeEndpoint(Writer& w, const cache::EndpointStatus& s, std::int64_t ttl) {
   w.Key(s.mount_path);
   w.StartObject();
@@ -53,16 +58,21 @@ void writeEndpoint(Writer& w, const cache::EndpointStatus& s, std::int64_t ttl) 
   writeTime(w, "last_fetch", s.last_fetch);
   writeTime(w, "expires", s.expires);
   writeError(w, s);
-  w.Key("fetches");
-  w.Uint64(s.fetches);
-  w.Key("retries");
-  w.Uint64(s.retries);
-  w.Key("failures");
-  w.Uint64(s.failures);
-  w.Key("stale_serves");
-  w.Uint64(s.stale_serves);
-  w.Key("bytes");
-  w.Uint64(s.bytes);
+  writeCounter(w, "fetches", s.fetches);
+  writeCounter(w, "retries", s.retries);
+  writeCounter(w, "failures", s.failures);
+  writeCounter(w, "stale_serves", s.stale_serves);
+  writeCounter(w, "bytes", s.bytes);
+  w.EndObject();
+}
+
+// A token's expiry and request count, never the token.
+void writeToken(Writer& w, const char* key, const std::optional<WallTime>& expires,
+                std::uint64_t requests) {
+  w.Key(key);
+  w.StartObject();
+  writeTime(w, "expires_at", expires);
+  writeCounter(w, "requests", requests);
   w.EndObject();
 }
 
@@ -118,20 +128,8 @@ std::string StatusFile::render() const {
   writeTime(w, "started_at", started_wall_);
   w.Key("uptime_s");
   w.Int64(std::chrono::duration_cast<Seconds>(clock_.steady() - started_).count());
-  w.Key("identity_token");
-  w.StartObject();
-  writeTime(w, "expires_at", tokens_.expiresAt());
-  w.Key("requests");
-  w.Uint64(tokens_.requestCount());
-  w.EndObject();
-  if (iam_ != nullptr) {
-    w.Key("iam_token");
-    w.StartObject();
-    writeTime(w, "expires_at", iam_->expiresAt());
-    w.Key("requests");
-    w.Uint64(iam_->requestCount());
-    w.EndObject();
-  }
+  writeToken(w, "identity_token", tokens_.expiresAt(), tokens_.requestCount());
+  if (iam_ != nullptr) writeToken(w, "iam_token", iam_->expiresAt(), iam_->requestCount());
   w.Key("endpoints");
   w.StartObject();
   auto all = cache_.status();

@@ -30,6 +30,8 @@ struct TempDir {
     if (isMounted(path)) run("fusermount3 -uz " + quote(path));
     rmdir(path.c_str());
   }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
   std::string path;
 };
 
@@ -142,43 +144,24 @@ TEST(Cli, DetachesWithoutForeground) {
 TEST(Cli, SigintUnmountsCleanly) {
   emu::Emulator emulator{emu::Options{}};
   ASSERT_TRUE(emulator.start().ok());
-  TempDir dir;
-  std::string log = dir.path + ".log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(binary().c_str(), "metadatafs", dir.path.c_str(), "-f", "-o",
-          ("endpoint=" + emulator.url()).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ASSERT_TRUE(waitFor([&] { return isMounted(dir.path); }));
-  EXPECT_FALSE(readFile(dir.path + "/instance/name").empty());
-  kill(pid, SIGINT);
-  int status = 0;
-  ASSERT_TRUE(waitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }));
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  EXPECT_FALSE(isMounted(dir.path));
+  Mount m(emulator);
+  EXPECT_FALSE(readFile(m.at("instance/name")).empty());
+  EXPECT_EQ(m.stop(SIGINT), 0);
+  EXPECT_FALSE(isMounted(m.path()));
 }
 
 TEST(Cli, DeadMountpointIsDetectedAndTheFixPrinted) {
   emu::Emulator emulator{emu::Options{}};
   ASSERT_TRUE(emulator.start().ok());
-  TempDir dir;
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl(binary().c_str(), "metadatafs", dir.path.c_str(), "-f", "-o",
-          ("endpoint=" + emulator.url()).c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  ASSERT_TRUE(waitFor([&] { return isMounted(dir.path); }));
-  kill(pid, SIGKILL);  // a crash leaves "Transport endpoint is not connected"
-  waitpid(pid, nullptr, 0);
+  Mount m(emulator);
+  m.crash();  // "Transport endpoint is not connected" from now on
   struct stat st {};
-  ASSERT_NE(::stat(dir.path.c_str(), &st), 0);
+  ASSERT_NE(::stat(m.path().c_str(), &st), 0);
   ASSERT_EQ(errno, ENOTCONN);
-  auto r = run(binary() + " " + quote(dir.path) + " -f -o endpoint=" + emulator.url(), 10s);
+  auto r = run(binary() + " " + quote(m.path()) + " -f -o endpoint=" + emulator.url(), 10s);
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("Transport endpoint is not connected"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("fusermount3 -u " + dir.path), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("fusermount3 -u " + m.path()), std::string::npos) << r.err;
 }
 
 }  // namespace

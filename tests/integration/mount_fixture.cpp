@@ -174,9 +174,17 @@ std::string Mount::log() const {
   return slurp(log_path_);
 }
 
-int Mount::stop() {
+void Mount::crash() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  status_ = 0;
+}
+
+int Mount::stop(int signal) {
   if (pid_ > 0) {
-    kill(pid_, SIGTERM);
+    kill(pid_, signal);
     auto deadline = std::chrono::steady_clock::now() + 30s;
     int status = 0;
     pid_t done = 0;

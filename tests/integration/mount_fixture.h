@@ -3,6 +3,7 @@
 // failure, and (through PR_SET_PDEATHSIG) even when the test process dies.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -42,8 +43,10 @@ class Mount {
   [[nodiscard]] bool mounted() const { return mounted_; }
   // The daemon's standard error so far.
   [[nodiscard]] std::string log() const;
-  // SIGTERM, then waits; returns the exit status (-1 if it had to be killed).
-  int stop();
+  // Sends `signal`, then waits; returns the exit status (-1 if it had to be killed).
+  int stop(int signal = SIGTERM);
+  // SIGKILL, as a crash would: the mountpoint is left dead until the destructor.
+  void crash();
 
  private:
   bool waitMounted();

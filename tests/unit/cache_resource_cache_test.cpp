@@ -159,6 +159,7 @@ TEST_F(CacheTest, ServesStaleCopyWhileRefetchFailsThenGivesUp) {
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().errnum, EIO);
   auto st = cache->status()[static_cast<std::size_t>(ep("instance"))];
+  EXPECT_EQ(st.state, "error") << "past max_stale the copy is no longer served";
   EXPECT_GE(st.stale_serves, 2U);
   EXPECT_EQ(st.failures, 3U);
 }
