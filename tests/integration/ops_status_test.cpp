@@ -236,5 +236,19 @@ TEST_F(OpsStatus, WhileServingStaleDataShowsStaleStateAndCountsStaleServes) {
   emulator_.setServiceEnabled(true);
 }
 
+// Past max_stale the old copy is no longer served and reads fail, so .status must say
+// "error": "stale" would tell the administrator the opposite of what readers see.
+TEST_F(OpsStatus, PastMaxStaleTheStateIsErrorNotStale) {
+  Mount m(emulator_, {"ttl=1", "max_stale=1", "timeout=1"});
+  ASSERT_FALSE(readFile(m.at("instance/name")).empty());
+  emulator_.setServiceEnabled(false);
+  std::this_thread::sleep_for(2500ms);  // past ttl + max_stale
+  int err = 0;
+  readFile(m.at("instance/name"), &err);
+  EXPECT_TRUE(err == EIO || err == ETIMEDOUT) << err;
+  EXPECT_EQ(str(endpointOf(readStatus(m), "instance"), "state"), "error");
+  emulator_.setServiceEnabled(true);
+}
+
 }  // namespace
 }  // namespace mdfs::itest
