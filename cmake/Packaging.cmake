@@ -3,10 +3,10 @@
 # `cmake --install BUILD` installs, all in the component "metadatafs":
 #   <prefix>/bin/metadatafs
 #   <prefix>/sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3   (mount(8) helper)
-#   <prefix>/share/man/man8/metadatafs.8.gz
+#   <prefix>/share/man/man8/metadatafs.8.gz, mount.fuse.metadatafs.8.gz -> metadatafs.8.gz
 #   <prefix>/lib/systemd/system/metadatafs.service
 #   <sysconfdir>/metadatafs.conf                               (/etc with prefix /usr)
-#   <prefix>/share/doc/metadatafs/copyright
+#   <prefix>/share/doc/metadatafs/copyright, changelog.gz
 # Nothing else: the emulator, tests and benchmarks have no install rules, and the package
 # is built from this one component so that a later install() elsewhere cannot leak into it.
 #
@@ -35,19 +35,27 @@ file(CREATE_LINK /sbin/mount.fuse3 ${mdfs_pkg_out}/mount.fuse.metadatafs SYMBOLI
 install(FILES ${mdfs_pkg_out}/mount.fuse.metadatafs DESTINATION ${CMAKE_INSTALL_SBINDIR}
         COMPONENT metadatafs)
 
-# Man pages are installed compressed (Debian policy 12.1); -n keeps the build reproducible.
-add_custom_command(
-  OUTPUT ${mdfs_pkg_out}/metadatafs.8.gz
-  COMMAND sh -c "gzip -9nc \"$1\" > \"$2\"" sh ${mdfs_pkg_src}/metadatafs.8
-          ${mdfs_pkg_out}/metadatafs.8.gz
-  DEPENDS ${mdfs_pkg_src}/metadatafs.8
-  COMMENT "Compressing the metadatafs(8) man page"
-  VERBATIM)
-add_custom_target(metadatafs-man ALL DEPENDS ${mdfs_pkg_out}/metadatafs.8.gz)
-install(FILES ${mdfs_pkg_out}/metadatafs.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8
-        COMPONENT metadatafs)
+# The man page and the changelog are installed compressed (Debian policy 12.1 and 12.7);
+# gzip -n keeps the build reproducible.
+foreach(doc metadatafs.8 changelog)
+  add_custom_command(
+    OUTPUT ${mdfs_pkg_out}/${doc}.gz
+    COMMAND sh -c "gzip -9nc \"$1\" > \"$2\"" sh ${mdfs_pkg_src}/${doc} ${mdfs_pkg_out}/${doc}.gz
+    DEPENDS ${mdfs_pkg_src}/${doc}
+    COMMENT "Compressing ${doc}"
+    VERBATIM)
+endforeach()
+add_custom_target(metadatafs-man ALL DEPENDS ${mdfs_pkg_out}/metadatafs.8.gz
+                                             ${mdfs_pkg_out}/changelog.gz)
+# `man mount.fuse.metadatafs` shows the same page.
+file(CREATE_LINK metadatafs.8.gz ${mdfs_pkg_out}/mount.fuse.metadatafs.8.gz SYMBOLIC)
+install(FILES ${mdfs_pkg_out}/metadatafs.8.gz ${mdfs_pkg_out}/mount.fuse.metadatafs.8.gz
+        DESTINATION ${CMAKE_INSTALL_MANDIR}/man8 COMPONENT metadatafs)
 
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright
+        COMPONENT metadatafs)
+# packaging/changelog is in Debian's format; its first entry's version is the project's.
+install(FILES ${mdfs_pkg_out}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR}
         COMPONENT metadatafs)
 
 # The unit and the config file: destinations and contents depend on the install prefix.

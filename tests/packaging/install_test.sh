@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `cmake --install` into a temporary prefix installs exactly the daemon, the mount helper
-# link, the man page, the systemd unit, the config file and the copyright, and nothing of
-# the emulator or the tests. Then the installed unit is played the way systemd would
+# link, the man page, the systemd unit, the config file, the copyright and the changelog,
+# and nothing of the emulator or the tests. Then the installed unit is played the way systemd would
 # (ExecStartPre, ExecStart with Type=forking, ExecReload, a crash, Restart=on-failure,
 # ExecStopPost, stop) against the emulator, with /metadata moved into the temporary folder.
 #
@@ -36,8 +36,10 @@ expected="bin/metadatafs
 etc/metadatafs.conf
 lib/systemd/system/metadatafs.service
 sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3
+share/doc/metadatafs/changelog.gz
 share/doc/metadatafs/copyright
-share/man/man8/metadatafs.8.gz"
+share/man/man8/metadatafs.8.gz
+share/man/man8/mount.fuse.metadatafs.8.gz -> metadatafs.8.gz"
 actual=$(cd "$prefix" && find . \( -type l -printf '%P -> %l\n' \) -o \( ! -type d -printf '%P\n' \) | sort)
 [[ $actual == "$expected" ]] || fail "installed files differ:
 --- expected
@@ -45,8 +47,12 @@ $expected
 --- actual
 $actual"
 [[ -x $prefix/bin/metadatafs ]] || fail "bin/metadatafs is not executable"
-"$prefix/bin/metadatafs" --version | grep -q '^metadatafs ' || fail "installed binary does not run"
+[[ $("$prefix/bin/metadatafs" --version) == "metadatafs "* ]] || fail "installed binary does not run"
 gzip -t "$prefix/share/man/man8/metadatafs.8.gz" || fail "man page is not gzip"
+gzip -dc "$prefix/share/doc/metadatafs/changelog.gz" >"$work/changelog"
+version=$("$prefix/bin/metadatafs" --version | awk '{print $2}')
+[[ $(dpkg-parsechangelog -l "$work/changelog" -S Version) == "$version" ]] ||
+  fail "packaging/changelog does not start with version $version"
 [[ -x /sbin/mount.fuse3 ]] || fail "/sbin/mount.fuse3 (fuse3) missing: the helper link would dangle"
 
 unit=$prefix/lib/systemd/system/metadatafs.service
@@ -105,7 +111,7 @@ start_unit() {
 start_unit
 [[ $(cat "$mnt/instance/name") == web-frontend-01 ]] || fail "cannot read through the unit's mount"
 [[ $(requests "GET /metadata/v1/instance") == 1 ]] || fail "expected one fetch"
-findmnt -rn -M "$mnt" -o OPTIONS | grep -q allow_other || fail "allow_other missing"
+[[ $(findmnt -rn -M "$mnt" -o OPTIONS) == *allow_other* ]] || fail "allow_other missing"
 
 echo "-- systemctl reload"
 run_unit ExecReload

@@ -40,7 +40,8 @@ gone() {
 daemon_of() {
   local p
   for p in $(pgrep -x metadatafs || true); do
-    if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF " $1 "; then
+    # (No `| grep -q` under pipefail: an early exit of grep would fail the pipe.)
+    if [[ "$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)" == *" $1 "* ]]; then
       gone "$p" || {
         echo "$p"
         return 0
@@ -56,7 +57,7 @@ start_emulator() {
   EMULATOR_PID=$!
   wait_until 10 grep -q '^listening on ' "$2/emulator.out" ||
     fail "the emulator did not start: $(cat "$2/emulator.err")"
-  EMULATOR_URL=$(sed -n 's/^listening on //p' "$2/emulator.out" | head -1)
+  EMULATOR_URL=$(awk '/^listening on / { print $3; exit }' "$2/emulator.out")
 }
 
 # stop_emulator: stops the emulator start_emulator started, if any.

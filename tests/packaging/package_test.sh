@@ -96,7 +96,8 @@ echo "== control fields"
 [[ $(dpkg-deb -f "$deb" Priority) == optional ]] || fail "Priority field"
 [[ -n $(dpkg-deb -f "$deb" Maintainer) ]] || fail "no Maintainer"
 [[ -z $(dpkg-deb -f "$deb" Homepage) ]] || fail "unexpected Homepage"
-dpkg-deb -f "$deb" Description | head -1 | grep -q 'metadata' || fail "Description"
+description=$(dpkg-deb -f "$deb" Description)
+[[ ${description%%$'\n'*} == *"metadata"* ]] || fail "Description: $description"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 for dep in fuse3 libfuse3-3 libcurl4 libc6; do
@@ -108,8 +109,10 @@ expected="./etc/metadatafs.conf
 ./usr/bin/metadatafs
 ./usr/lib/systemd/system/metadatafs.service
 ./usr/sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3
+./usr/share/doc/metadatafs/changelog.gz
 ./usr/share/doc/metadatafs/copyright
-./usr/share/man/man8/metadatafs.8.gz"
+./usr/share/man/man8/metadatafs.8.gz
+./usr/share/man/man8/mount.fuse.metadatafs.8.gz -> metadatafs.8.gz"
 contents=$(dpkg-deb -c "$deb")
 actual=$(awk '$1 !~ /^d/ { $1 = $2 = $3 = $4 = $5 = ""; sub(/^ +/, ""); print }' <<<"$contents" | sort)
 [[ $actual == "$expected" ]] || fail "package files differ:
@@ -118,7 +121,7 @@ $expected
 --- actual
 $actual"
 grep -q 'emulator\|test' <<<"$contents" && fail "test programs in the package"
-awk '$1 !~ /^[dl]/ && $2 != "root/root"' <<<"$contents" | grep -q . && fail "files not owned by root"
+[[ -z $(awk '$1 !~ /^[dl]/ && $2 != "root/root"' <<<"$contents") ]] || fail "files not owned by root"
 grep -q '^-rwxr-xr-x .* ./usr/bin/metadatafs$' <<<"$contents" || fail "mode of usr/bin/metadatafs"
 
 echo "== control files"
@@ -133,9 +136,14 @@ for script in postinst prerm postrm; do
     fail "$script does something surprising"
 done
 dpkg-deb -x "$deb" "$work/root"
-file "$work/root/usr/bin/metadatafs" | grep -q ', stripped' || fail "usr/bin/metadatafs is not stripped"
+[[ $(file "$work/root/usr/bin/metadatafs") == *", stripped"* ]] || fail "usr/bin/metadatafs is not stripped"
 grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,config=/etc/metadatafs.conf$" \
   "$work/root/usr/lib/systemd/system/metadatafs.service" || fail "the unit's ExecStart"
+
+if command -v lintian >/dev/null; then
+  echo "== lintian"
+  lintian --fail-on error,warning "$deb" || fail "lintian"
+fi
 
 echo "== dpkg -i"
 enabled_units() {
@@ -146,11 +154,12 @@ installed=true
 dpkg_retry -i "$deb" || fail "dpkg -i failed"
 [[ $(package_state) == "install ok installed" ]] || fail "state after dpkg -i: $(package_state)"
 dpkg -L metadatafs >"$work/files"
-/usr/bin/metadatafs --version | grep -q "^metadatafs $version " || fail "installed binary"
+[[ $(/usr/bin/metadatafs --version) == "metadatafs $version "* ]] || fail "installed binary"
 [[ -x /sbin/mount.fuse.metadatafs ]] || fail "/sbin/mount.fuse.metadatafs does not resolve"
 man_check=--man=yes
 if dpkg_keeps /usr/share/man/man8/metadatafs.8.gz; then
   [[ $(man -w metadatafs) == /usr/share/man/man8/metadatafs.8.gz ]] || fail "man -w: $(man -w metadatafs)"
+  man -w mount.fuse.metadatafs >/dev/null || fail "no page for mount.fuse.metadatafs"
   out=$(MANWIDTH=80 man --warnings 8 metadatafs 2>&1 >/dev/null) || true
   [[ -z $out ]] || fail "man warnings for the installed page: $out"
 else
@@ -185,7 +194,7 @@ mounted "$mnt" || fail "not mounted"
 pid=$(daemon_of "$mnt")
 [[ $(readlink "/proc/$pid/exe") == /usr/bin/metadatafs ]] || fail "the daemon is not /usr/bin/metadatafs"
 [[ $(cat "$mnt/instance/name") == web-frontend-01 ]] || fail "cannot read the mount"
-findmnt -rn -M "$mnt" -o SOURCE,FSTYPE | grep -qx 'metadatafs fuse.metadatafs' || fail "findmnt"
+[[ $(findmnt -rn -M "$mnt" -o SOURCE,FSTYPE) == "metadatafs fuse.metadatafs" ]] || fail "findmnt"
 umount "$mnt"
 wait_until 10 gone "$pid" || fail "daemon still running after umount"
 stop_emulator
