@@ -24,10 +24,12 @@ mounted() {
   findmnt -rn -M "$1" -t fuse.metadatafs >/dev/null 2>&1
 }
 
-# dead_mount DIR: DIR is a FUSE mount whose daemon is gone.
+# dead_mount DIR: DIR is a FUSE mount whose daemon is gone. Probes a name never looked
+# up, because the kernel may still answer stat of DIR itself from its attribute cache.
 dead_mount() {
   local out
-  out=$(stat "$1" 2>&1 >/dev/null) && return 1
+  findmnt -rn -M "$1" >/dev/null 2>&1 || return 1
+  out=$(stat "$1/.mdfs-probe-$$-$RANDOM" 2>&1 >/dev/null) && return 1
   [[ $out == *"Transport endpoint is not connected"* ]]
 }
 
