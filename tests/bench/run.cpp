@@ -1,10 +1,12 @@
 // Times whole processes, the way a shell user experiences them: spawn, run, exit, reaped.
 // No shell sits between this program and the one timed (unless the command is a shell).
 //
-//   bench_run [--runs N] [--warmup N] [--stderr] -- PROGRAM [ARG...]
+//   bench_run [--runs N] [--warmup N] [--stderr] -- PROGRAM [ARG...] [:: PROGRAM [ARG...]]...
 //
-// Prints one line: runs=N median_us=… mean_us=… min_us=… p90_us=… max_us=…
-// The program's standard output goes to /dev/null (standard error too, unless --stderr).
+// Several commands, separated by "::", are run in turn (A B C A B C ...), so that drift in
+// the machine's load hits each of them alike and their ratio stays fair. For each command
+// one line: command=K runs=N median_us=… mean_us=… min_us=… p90_us=… max_us=…
+// The programs' standard output goes to /dev/null (standard error too, unless --stderr).
 // Exits 1 when any run fails (non-zero status or a signal), 2 on bad arguments.
 #include <fcntl.h>
 #include <spawn.h>
@@ -27,7 +29,8 @@ using mdfs::bench::nowNs;
 
 int usage(const char* argv0, const std::string& why) {
   std::cerr << argv0 << ": " << why << "\n"
-            << "usage: " << argv0 << " [--runs N] [--warmup N] [--stderr] -- PROGRAM [ARG...]\n";
+            << "usage: " << argv0
+            << " [--runs N] [--warmup N] [--stderr] -- PROGRAM [ARG...] [:: PROGRAM [ARG...]]...\n";
   return 2;
 }
 
@@ -88,27 +91,46 @@ int main(int argc, char** argv) {
       return usage(argv[0], "bad argument " + arg);
     }
   }
-  if (i >= argc) return usage(argv[0], "no program to run");
-  char** command = argv + i;
+  // Split the rest at "::" into null-terminated argument vectors.
+  std::vector<std::vector<char*>> commands(1);
+  for (; i < argc; ++i) {
+    if (std::strcmp(argv[i], "::") == 0) {
+      commands.emplace_back();
+      continue;
+    }
+    commands.back().push_back(argv[i]);
+  }
+  for (auto& c : commands) {
+    if (c.empty()) return usage(argv[0], "an empty command");
+    c.push_back(nullptr);
+  }
 
   for (int w = 0; w < warmup; ++w) {
-    if (runOnce(command, keep_stderr) < 0) return 1;
+    for (auto& c : commands) {
+      if (runOnce(c.data(), keep_stderr) < 0) return 1;
+    }
   }
-  std::vector<std::int64_t> samples;
+  std::vector<std::vector<std::int64_t>> samples(commands.size());
   for (int r = 0; r < runs; ++r) {
-    std::int64_t ns = runOnce(command, keep_stderr);
-    if (ns < 0) return 1;
-    samples.push_back(ns);
+    for (std::size_t k = 0; k < commands.size(); ++k) {
+      std::int64_t ns = runOnce(commands[k].data(), keep_stderr);
+      if (ns < 0) return 1;
+      samples[k].push_back(ns);
+    }
   }
-  std::sort(samples.begin(), samples.end());
-  double sum = 0;
-  for (auto s : samples)
-    sum += static_cast<double>(s);
-  std::printf("runs=%d median_us=%.1f mean_us=%.1f min_us=%.1f p90_us=%.1f max_us=%.1f\n", runs,
-              mdfs::bench::toUs(mdfs::bench::median(samples)),
-              mdfs::bench::toUs(sum / static_cast<double>(runs)),
-              mdfs::bench::toUs(static_cast<double>(samples.front())),
-              mdfs::bench::toUs(static_cast<double>(mdfs::bench::quantile(samples, 0.9))),
-              mdfs::bench::toUs(static_cast<double>(samples.back())));
+  using mdfs::bench::toUs;
+  for (std::size_t k = 0; k < commands.size(); ++k) {
+    auto& v = samples[k];
+    std::sort(v.begin(), v.end());
+    double sum = 0;
+    for (auto s : v)
+      sum += static_cast<double>(s);
+    std::printf(
+        "command=%zu runs=%d median_us=%.1f mean_us=%.1f min_us=%.1f p90_us=%.1f max_us=%.1f\n",
+        k + 1, runs, toUs(mdfs::bench::median(v)), toUs(sum / static_cast<double>(runs)),
+        toUs(static_cast<double>(v.front())),
+        toUs(static_cast<double>(mdfs::bench::quantile(v, 0.9))),
+        toUs(static_cast<double>(v.back())));
+  }
   return 0;
 }
