@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -124,8 +125,10 @@ std::string startupLine(const Config& c) {
 }  // namespace
 
 std::string staleMountAdvice(const std::string& mountpoint) {
-  struct stat st {};
-  if (stat(mountpoint.c_str(), &st) == 0 || errno != ENOTCONN) return {};
+  // statfs always reaches the filesystem (stat may be answered from the kernel's cache
+  // of a dead mount's root), so a dead FUSE mount always says ENOTCONN here.
+  struct statfs fs {};
+  if (statfs(mountpoint.c_str(), &fs) == 0 || errno != ENOTCONN) return {};
   return mountpoint +
          " is a dead FUSE mount (Transport endpoint is not connected): its daemon is gone.\n"
          "Clean it up, then mount again:\n"
