@@ -2,7 +2,7 @@
 # the prefix being installed to. Writes the files whose contents name installed paths, then
 # installs them. Set by cmake/Packaging.cmake before this script runs:
 #   MDFS_PACKAGING_SOURCE  packaging/ in the source tree
-#   MDFS_PACKAGING_OUTPUT  where the configured copies are written
+#   MDFS_PACKAGING_OUTPUT  where the configured copies are written (and removed again)
 #   MDFS_BINDIR, MDFS_SYSCONFDIR  GNUInstallDirs values (relative, or absolute if set so)
 
 function(mdfs_absolute dir out)
@@ -28,15 +28,19 @@ endif()
 set(MDFS_UNITDIR "${CMAKE_INSTALL_PREFIX}/lib/systemd/system")
 
 set(MDFS_CONFIG_FILE "${MDFS_FULL_SYSCONFDIR}/metadatafs.conf")
-configure_file("${MDFS_PACKAGING_SOURCE}/metadatafs.service.in"
-               "${MDFS_PACKAGING_OUTPUT}/metadatafs.service" @ONLY)
-configure_file("${MDFS_PACKAGING_SOURCE}/metadatafs.conf.in"
-               "${MDFS_PACKAGING_OUTPUT}/metadatafs.conf" @ONLY)
+# A folder of its own for each install: CPack staging and a `cmake --install --prefix`
+# may run at the same time from one build folder, each with other paths in these files.
+string(RANDOM LENGTH 12 mdfs_nonce)
+string(SHA1 mdfs_key "$ENV{DESTDIR}|${CMAKE_INSTALL_PREFIX}|${mdfs_nonce}")
+set(mdfs_out "${MDFS_PACKAGING_OUTPUT}/${mdfs_key}")
+configure_file("${MDFS_PACKAGING_SOURCE}/metadatafs.service.in" "${mdfs_out}/metadatafs.service"
+               @ONLY)
+configure_file("${MDFS_PACKAGING_SOURCE}/metadatafs.conf.in" "${mdfs_out}/metadatafs.conf" @ONLY)
 
 # file(INSTALL) adds DESTDIR itself and records the files in the install manifest.
 file(INSTALL DESTINATION "${MDFS_UNITDIR}" TYPE FILE
      PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-     FILES "${MDFS_PACKAGING_OUTPUT}/metadatafs.service")
+     FILES "${mdfs_out}/metadatafs.service")
 # An administrator's edited configuration survives a second `cmake --install` (the Debian
 # package stages into an empty folder, and dpkg handles it as a conffile).
 if(EXISTS "$ENV{DESTDIR}${MDFS_CONFIG_FILE}")
@@ -44,5 +48,6 @@ if(EXISTS "$ENV{DESTDIR}${MDFS_CONFIG_FILE}")
 else()
   file(INSTALL DESTINATION "${MDFS_FULL_SYSCONFDIR}" TYPE FILE
        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
-       FILES "${MDFS_PACKAGING_OUTPUT}/metadatafs.conf")
+       FILES "${mdfs_out}/metadatafs.conf")
 endif()
+file(REMOVE_RECURSE "${mdfs_out}")

@@ -19,16 +19,18 @@ wait_until() {
   "$@"
 }
 
-# mounted DIR: DIR is a metadatafs mount in this mount namespace.
+# mounted DIR: DIR is a metadatafs mount in this mount namespace, dead or alive. Reads
+# the mount table itself: findmnt -M would resolve DIR first, which a dead mount can fail.
 mounted() {
-  findmnt -rn -M "$1" -t fuse.metadatafs >/dev/null 2>&1
+  awk -v dir="$1" '$2 == dir && $3 == "fuse.metadatafs" { found = 1 } END { exit !found }' \
+    /proc/self/mounts
 }
 
 # dead_mount DIR: DIR is a FUSE mount whose daemon is gone. Probes a name never looked
 # up, because the kernel may still answer stat of DIR itself from its attribute cache.
 dead_mount() {
   local out
-  findmnt -rn -M "$1" >/dev/null 2>&1 || return 1
+  mounted "$1" || return 1
   out=$(stat "$1/.mdfs-probe-$$-$RANDOM" 2>&1 >/dev/null) && return 1
   [[ $out == *"Transport endpoint is not connected"* ]]
 }
