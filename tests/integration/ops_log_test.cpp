@@ -227,10 +227,27 @@ class SyslogCatcher {
   int fd_ = -1;
 };
 
+// The test's folder; removed last, after the catcher has removed its socket.
+struct SyslogDir {
+  SyslogDir() {
+    char t[] = "/tmp/mdfs-ops-syslog-XXXXXX";
+    if (mkdtemp(t) != nullptr) path = t;
+  }
+  ~SyslogDir() {
+    if (path.empty()) return;
+    if (isMounted(path + "/m")) run("umount -l " + quote(path + "/m"), std::chrono::seconds(10));
+    for (const char* sub : {"/m", "/realdev", ""})
+      rmdir((path + sub).c_str());
+  }
+  SyslogDir(const SyslogDir&) = delete;
+  SyslogDir& operator=(const SyslogDir&) = delete;
+  std::string path;
+};
+
 TEST_F(OpsLog, DetachedDaemonLogsToSyslogAtTheRightPriorities) {
-  char t[] = "/tmp/mdfs-ops-syslog-XXXXXX";
-  ASSERT_NE(mkdtemp(t), nullptr);
-  const std::string dir = t;
+  SyslogDir tmp;
+  ASSERT_FALSE(tmp.path.empty());
+  const std::string dir = tmp.path;
   const std::string mnt = dir + "/m";
   ASSERT_EQ(mkdir(mnt.c_str(), 0755), 0);
   SyslogCatcher catcher(dir + "/log");
@@ -306,9 +323,6 @@ TEST_F(OpsLog, DetachedDaemonLogsToSyslogAtTheRightPriorities) {
   EXPECT_EQ(all.find("eyJ"), std::string::npos);
 
   emulator_.clearFaults();
-  rmdir(mnt.c_str());
-  rmdir((dir + "/realdev").c_str());
-  rmdir(dir.c_str());
 }
 
 }  // namespace
