@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -46,11 +47,33 @@ void Logger::report(const Error& error, std::string_view context) const {
   log(error.level, line);
 }
 
+namespace {
+
+// syslog(3) priorities, also understood as "<N>" line prefixes by journald.
+int syslogPriority(LogLevel level) {
+  switch (level) {
+    case LogLevel::error:
+      return LOG_ERR;
+    case LogLevel::warning:
+      return LOG_WARNING;
+    case LogLevel::info:
+      return LOG_INFO;
+    case LogLevel::debug:
+      return LOG_DEBUG;
+  }
+  return LOG_DEBUG;
+}
+
+}  // namespace
+
 Logger::Sink Logger::stderrSink() {
-  return [](LogLevel level, std::string_view message) {
+  // Under systemd, standard error is the journal: a "<N>" prefix keeps each line's level.
+  bool journal = std::getenv("JOURNAL_STREAM") != nullptr;  // NOLINT(concurrency-mt-unsafe)
+  return [journal](LogLevel level, std::string_view message) {
+    std::string line = journal ? "<" + std::to_string(syslogPriority(level)) + ">" : "";
+    line += "metadatafs[" + std::to_string(getpid()) + "]: " + levelName(level) + ": " +
+            std::string(message) + "\n";
     // One write per line so concurrent threads never interleave within a line.
-    std::string line = "metadatafs[" + std::to_string(getpid()) + "]: " + levelName(level) + ": " +
-                       std::string(message) + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
   };
 }
@@ -58,23 +81,8 @@ Logger::Sink Logger::stderrSink() {
 Logger::Sink Logger::syslogSink(const char* ident) {
   openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
   return [](LogLevel level, std::string_view message) {
-    int priority = LOG_DEBUG;
-    switch (level) {
-      case LogLevel::error:
-        priority = LOG_ERR;
-        break;
-      case LogLevel::warning:
-        priority = LOG_WARNING;
-        break;
-      case LogLevel::info:
-        priority = LOG_INFO;
-        break;
-      case LogLevel::debug:
-        priority = LOG_DEBUG;
-        break;
-    }
     std::string text(message);
-    syslog(priority, "%s", text.c_str());
+    syslog(syslogPriority(level), "%s", text.c_str());
   };
 }
 

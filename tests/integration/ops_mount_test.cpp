@@ -170,10 +170,9 @@ TEST_F(OpsMount, MountingNeverWaitsForTheMetadataService) {
 }
 
 // After a crash the kernel may still answer stat(2) of the mountpoint from its attribute
-// cache, so a check by stat alone misses the dead mount and mounts on top of it (the dead
-// one reappears after the next umount). Disabled until the daemon's dead-mount check
-// forces a round trip (statx with AT_STATX_FORCE_SYNC); see the ops report.
-TEST_F(OpsMount, DISABLED_DeadMountIsRecognisedEvenWhileTheKernelCachesItsRoot) {
+// cache, so a check by stat alone would miss the dead mount and mount on top of it (the
+// dead one would reappear after the next umount).
+TEST_F(OpsMount, DeadMountIsRecognisedEvenWhileTheKernelCachesItsRoot) {
   Mount m(emulator_);
   ASSERT_TRUE(m.mounted());
   struct stat st {};
