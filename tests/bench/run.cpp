@@ -3,8 +3,9 @@
 //
 //   bench_run [--runs N] [--warmup N] [--stderr] -- PROGRAM [ARG...] [:: PROGRAM [ARG...]]...
 //
-// Several commands, separated by "::", are run in turn (A B C A B C ...), so that drift in
-// the machine's load hits each of them alike and their ratio stays fair. For each command
+// Several commands, separated by "::", are run in turn, the order reversed every other
+// round (A B C, C B A, A B C, ...): drift in the machine's load hits each of them alike,
+// and none always runs right after the same neighbour's exit. For each command
 // one line: command=K runs=N median_us=… mean_us=… min_us=… p90_us=… max_us=…
 // The programs' standard output goes to /dev/null (standard error too, unless --stderr).
 // Exits 1 when any run fails (non-zero status or a signal), 2 on bad arguments.
@@ -111,8 +112,10 @@ int main(int argc, char** argv) {
     }
   }
   std::vector<std::vector<std::int64_t>> samples(commands.size());
+  const std::size_t n = commands.size();
   for (int r = 0; r < runs; ++r) {
-    for (std::size_t k = 0; k < commands.size(); ++k) {
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::size_t k = r % 2 == 0 ? j : n - 1 - j;
       std::int64_t ns = runOnce(commands[k].data(), keep_stderr);
       if (ns < 0) return 1;
       samples[k].push_back(ns);
