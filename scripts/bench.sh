@@ -20,6 +20,8 @@ do_build=1
 out_file=""
 while (($#)); do
   case $1 in
+    --runs | --build-dir | --out)
+      (($# >= 2)) || { echo "bench.sh: $1 needs a value" >&2; exit 2; } ;;&
     --quick) quick=1 ;;
     --runs) runs=$2; shift ;;
     --build-dir) build_dir=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
@@ -46,7 +48,7 @@ if ((do_build)); then
   say "building in $build_dir"
   config=(-DMDFS_BUILD_BENCH=ON)
   [[ -f $build_dir/CMakeCache.txt ]] || config+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
-  cmake -S "$root" -B "$build_dir" "${config[@]}" >/dev/null
+  cmake -S "$root" -B "$build_dir" "${config[@]}" >/dev/null || die "cmake configure of $build_dir"
   cmake --build "$build_dir" -j"$(nproc)" --target bench_programs >"$build_dir/bench-build.log" 2>&1 ||
     { tail -40 "$build_dir/bench-build.log" >&2; die "build"; }
 fi
@@ -146,8 +148,8 @@ counters_reset() { ctl POST counters/reset >/dev/null; }
 requests_total() { ctl GET counters | jq -r '.total'; }
 requests_of() { ctl GET counters | jq -r --arg k "$1" '.requests[$k] // 0'; }
 
-# Requests a cold walk must make: 1 token + 1 per endpoint + the extra pages of the
-# paginated collections (limit=100).
+# Requests a cold walk must make: 1 token + 1 per endpoint (9 at the default API version)
+# + the extra pages of the paginated collections (limit=100; keys is not paginated).
 expected_walk_requests() {
   ctl GET scenario | jq '[.placement_groups, .virtual_network_interfaces,
     .cluster_network_attachments] | map((length + 99) / 100 | floor | if . < 1 then 0 else . - 1 end)
