@@ -1,11 +1,15 @@
 #include "cache/resource_cache.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <utility>
 
 namespace mdfs::cache {
 namespace {
+
+constexpr std::size_t kTrimAfterBytes = std::size_t{256} << 10;
 
 std::int64_t toNanos(WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
@@ -178,6 +182,9 @@ Result<View> ResourceCache::fetchAndPublish(std::unique_lock<std::mutex>& lock, 
     if (built.ok()) {
       if (previous) built.value()->inheritTimes(*previous, &changes);
       fresh = std::move(built).value();
+      // Parsing a big answer leaves megabytes of freed parse tree in malloc's arenas;
+      // hand them back so the daemon's footprint is what it holds, not what it parsed.
+      if (fresh->raw().size() >= kTrimAfterBytes) malloc_trim(0);
     } else {
       failure = built.error();
       failure->message = "unexpected answer from " + spec.api_path + ": " + failure->message;

@@ -212,6 +212,7 @@ Result<Entry> Filesystem::dataEntry(const std::string& path, const Place& place,
 
 Entry Filesystem::nodeEntry(const std::string& path, const tree::Node* node,
                             const cache::View& view) const {
+  const tree::Snapshot& snap = *view.snapshot;
   Entry e;
   e.timeout = timeoutOf(view);
   if (node == nullptr) {
@@ -226,11 +227,11 @@ Entry Filesystem::nodeEntry(const std::string& path, const tree::Node* node,
       break;
     case tree::Node::Kind::file:
       e.attr.mode = S_IFREG | (node->secret ? kSecretFilePerm : kFilePerm);
-      e.attr.size = node->data.size();
+      e.attr.size = snap.data(*node).size();
       break;
     case tree::Node::Kind::symlink:
       e.attr.mode = S_IFLNK | 0777;
-      e.attr.size = node->data.size();
+      e.attr.size = snap.data(*node).size();
       break;
   }
   return e;
@@ -301,7 +302,9 @@ Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, const EntryS
       more = emit(head[i], i + 1);
     } else if (i < head.size() + kids.size()) {
       const tree::Node& child = kids[i - head.size()];
-      more = emit({child.name, nodeEntry(join(*path, child.name), &child, *view)}, i + 1);
+      std::string name(view->snapshot->name(child));
+      std::string child_path = join(*path, name);
+      more = emit({std::move(name), nodeEntry(child_path, &child, *view)}, i + 1);
     } else {
       more = emit(tail[i - head.size() - kids.size()], i + 1);
     }
@@ -377,7 +380,7 @@ Result<Content> Filesystem::read(std::uint64_t ino, std::uint64_t offset, std::s
   if (node->kind != tree::Node::Kind::file) {
     return makeError(EISDIR, "not a file: " + *path, LogLevel::debug);
   }
-  return slice(snap, node->data, offset, size);
+  return slice(snap, snap->data(*node), offset, size);
 }
 
 Result<std::string> Filesystem::readlink(std::uint64_t ino) {
@@ -391,7 +394,7 @@ Result<std::string> Filesystem::readlink(std::uint64_t ino) {
   if (node == nullptr) return makeError(ENOENT, "no longer present: " + *path, LogLevel::debug);
   if (node->kind != tree::Node::Kind::symlink)
     return makeError(EINVAL, "not a link", LogLevel::debug);
-  return node->data;
+  return std::string(view->snapshot->data(*node));
 }
 
 std::uint64_t Filesystem::parentOf(std::uint64_t ino) const {

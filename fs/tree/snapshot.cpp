@@ -1,6 +1,8 @@
 #include "tree/snapshot.h"
 
 #include <algorithm>
+#include <climits>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -51,6 +53,8 @@ class SnapshotBuilder {
     bool by_name = false;
     std::string link_target;  // non-empty for a symlink
   };
+
+  [[nodiscard]] bool overflowed() const { return overflow_; }
 
   void fill(std::uint32_t dir, std::vector<Entry> entries, bool secret) {
     std::sort(entries.begin(), entries.end(),
@@ -143,20 +147,20 @@ class SnapshotBuilder {
     return arrayEntries(*parent.value, parent.member_path);
   }
 
-  [[nodiscard]] Node makeNode(const Entry& e, bool parent_secret) const {
+  [[nodiscard]] Node makeNode(const Entry& e, bool parent_secret) {
     Node n;
-    n.name = e.name;
+    std::tie(n.name_offset, n.name_size) = append(e.name);
     n.mtime_ns = now_ns_;
     n.secret = parent_secret || (e.value != nullptr && spec_.isSecret(e.member_path));
     if (!e.link_target.empty()) {
       n.kind = Node::Kind::symlink;
-      n.data = e.link_target;
+      std::tie(n.data_offset, n.data_size) = append(e.link_target);
     } else if (e.by_name || e.value->type == JsonValue::Type::object ||
                e.value->type == JsonValue::Type::array) {
       n.kind = Node::Kind::directory;
     } else {
       n.kind = Node::Kind::file;
-      n.data = render(*e.value, spec_.isBlob(e.member_path));
+      std::tie(n.data_offset, n.data_size) = append(render(*e.value, spec_.isBlob(e.member_path)));
     }
     return n;
   }
@@ -167,10 +171,17 @@ class SnapshotBuilder {
     return options_.newline ? v.text + "\n" : v.text;
   }
 
+  std::pair<std::uint32_t, std::uint32_t> append(std::string_view bytes) {
+    auto offset = static_cast<std::uint32_t>(out_.text_.size());
+    out_.text_.append(bytes);
+    return {offset, static_cast<std::uint32_t>(bytes.size())};
+  }
+
   const EndpointSpec& spec_;
   const RenderOptions& options_;
   std::int64_t now_ns_;
   Snapshot& out_;
+  bool overflow_ = false;  // more text than 32-bit offsets address
 };
 
 Result<std::shared_ptr<Snapshot>> Snapshot::build(const EndpointSpec& spec, std::string body,
@@ -201,6 +212,8 @@ Result<std::shared_ptr<Snapshot>> Snapshot::build(const EndpointSpec& spec, std:
   } else {
     builder.fill(0, SnapshotBuilder::objectEntries(doc, "", hidden), false);
   }
+  if (builder.overflowed()) return makeError(EIO, "unexpected answer: too large to map");
+  snap->text_.shrink_to_fit();
   return snap;
 }
 
@@ -211,9 +224,10 @@ std::span<const Node> Snapshot::children(const Node& dir) const {
 
 const Node* Snapshot::child(const Node& dir, std::string_view name) const {
   auto kids = children(dir);
-  auto it = std::lower_bound(kids.begin(), kids.end(), name,
-                             [](const Node& n, std::string_view key) { return n.name < key; });
-  return it != kids.end() && it->name == name ? &*it : nullptr;
+  auto it = std::lower_bound(kids.begin(), kids.end(), name, [this](const Node& n, std::string_view key) {
+    return this->name(n) < key;
+  });
+  return it != kids.end() && this->name(*it) == name ? &*it : nullptr;
 }
 
 const Node* Snapshot::find(std::string_view path) const {
@@ -227,13 +241,7 @@ const Node* Snapshot::find(std::string_view path) const {
 }
 
 std::size_t Snapshot::memoryBytes() const {
-  std::size_t total = sizeof(Snapshot) + raw_.capacity() + nodes_.capacity() * sizeof(Node);
-  for (const auto& n : nodes_) {
-    // Short strings live inside the Node; only longer ones own heap blocks.
-    if (n.name.capacity() > 15) total += n.name.capacity();
-    if (n.data.capacity() > 15) total += n.data.capacity();
-  }
-  return total;
+  return sizeof(Snapshot) + raw_.capacity() + text_.capacity() + nodes_.capacity() * sizeof(Node);
 }
 
 namespace {
@@ -241,8 +249,9 @@ namespace {
 // Walks the old and new trees side by side (children are name-sorted in both).
 class TimeCarrier {
  public:
-  TimeCarrier(const Snapshot& old_snap, std::vector<Node>& fresh, ChangeList* changes)
-      : old_(old_snap), fresh_(fresh), changes_(changes) {}
+  TimeCarrier(const Snapshot& old_snap, const Snapshot& fresh_snap, std::vector<Node>& fresh,
+              ChangeList* changes)
+      : old_(old_snap), new_(fresh_snap), fresh_(fresh), changes_(changes) {}
 
   void walk(const Node& before, std::uint32_t after, const std::string& path) {
     Node& now = fresh_[after];
@@ -252,7 +261,7 @@ class TimeCarrier {
       return;
     }
     if (now.kind != Node::Kind::directory) {
-      if (before.data == now.data) {
+      if (old_.data(before) == new_.data(now)) {
         now.mtime_ns = before.mtime_ns;
       } else {
         note(changes_ ? &changes_->changed : nullptr, path);
@@ -278,15 +287,15 @@ class TimeCarrier {
     while (i < olds.size() || j < count) {
       int cmp = i == olds.size() ? 1
                 : j == count     ? -1
-                                 : olds[i].name.compare(fresh_[first + j].name);
+                                 : old_.name(olds[i]).compare(new_.name(fresh_[first + j]));
       if (cmp < 0) {
-        note(changes_ ? &changes_->removed : nullptr, joinPath(path, olds[i++].name));
+        note(changes_ ? &changes_->removed : nullptr, joinPath(path, old_.name(olds[i++])));
         same = false;
       } else if (cmp > 0) {
-        note(changes_ ? &changes_->added : nullptr, joinPath(path, fresh_[first + j++].name));
+        note(changes_ ? &changes_->added : nullptr, joinPath(path, new_.name(fresh_[first + j++])));
         same = false;
       } else {
-        walk(olds[i], first + j, joinPath(path, olds[i].name));
+        walk(olds[i], first + j, joinPath(path, old_.name(olds[i])));
         ++i;
         ++j;
       }
@@ -299,6 +308,7 @@ class TimeCarrier {
   }
 
   const Snapshot& old_;
+  const Snapshot& new_;
   std::vector<Node>& fresh_;
   ChangeList* changes_;
 };
@@ -306,7 +316,7 @@ class TimeCarrier {
 }  // namespace
 
 void Snapshot::inheritTimes(const Snapshot& previous, ChangeList* changes) {
-  TimeCarrier(previous, nodes_, changes).walk(previous.root(), 0, "");
+  TimeCarrier(previous, *this, nodes_, changes).walk(previous.root(), 0, "");
   if (previous.raw_ == raw_) {
     raw_mtime_ns_ = previous.raw_mtime_ns_;
   } else if (changes != nullptr) {

@@ -13,6 +13,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
+std::string dataAt(const tree::Snapshot& s, std::string_view path) {
+  const tree::Node* n = s.find(path);
+  return n != nullptr ? std::string(s.data(*n)) : "<missing>";
+}
+
 // A scripted service: per mount path, the next answer, with a call counter and an
 // optional delay so concurrent callers overlap.
 class FakeService {
@@ -82,7 +87,7 @@ TEST_F(CacheTest, FetchesLazilyAndOncePerTtl) {
   EXPECT_EQ(service_.calls("instance"), 0);
   auto v = cache->get(ep("instance"), soon());
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->snapshot->find("name")->data, "web-01\n");
+  EXPECT_EQ(dataAt(*v->snapshot, "name"), "web-01\n");
   for (int i = 0; i < 5; ++i)
     ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
   EXPECT_EQ(service_.calls("instance"), 1);
@@ -144,7 +149,7 @@ TEST_F(CacheTest, ServesStaleCopyWhileRefetchFailsThenGivesUp) {
   auto v = cache->get(ep("instance"), soon());
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->stale);
-  EXPECT_EQ(v->snapshot->find("name")->data, "web-01\n");
+  EXPECT_EQ(dataAt(*v->snapshot, "name"), "web-01\n");
   EXPECT_EQ(service_.calls("instance"), 2);
   // Later readers get the copy at once; retries run in the background.
   ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
@@ -217,7 +222,7 @@ TEST_F(CacheTest, ChangesArePublishedBeforeTheCallbackAndEqualBytesChangeNothing
   cache->setChangeCallback([&](int endpoint, const tree::ChangeList& c, bool) {
     // The new snapshot is already what readers get.
     auto v = cache->get(endpoint, soon());
-    EXPECT_TRUE(v.ok() && v->snapshot->find("name")->data == "web-02\n");
+    EXPECT_TRUE(v.ok() && dataAt(*v->snapshot, "name") == "web-02\n");
     seen.push_back(c);
   });
   auto first = cache->get(ep("instance"), soon());

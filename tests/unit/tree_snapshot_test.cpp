@@ -11,6 +11,11 @@
 namespace mdfs::tree {
 namespace {
 
+std::string dataAt(const Snapshot& s, std::string_view path) {
+  const Node* n = s.find(path);
+  return n != nullptr ? std::string(s.data(*n)) : "<missing>";
+}
+
 const EndpointSpec& spec(const Catalog& catalog, std::string_view mount) {
   int i = catalog.find(mount);
   EXPECT_GE(i, 0) << mount;
@@ -30,7 +35,7 @@ std::vector<std::string> names(const Snapshot& snap, std::string_view path) {
   const Node* dir = snap.find(path);
   if (dir == nullptr) return out;
   for (const auto& n : snap.children(*dir))
-    out.push_back(n.name);
+    out.emplace_back(snap.name(n));
   return out;
 }
 
@@ -116,17 +121,17 @@ TEST(Snapshot, MapsEveryJsonTypeByRuleTwo) {
   ASSERT_TRUE(snap);
   EXPECT_EQ(names(*snap, ""), (std::vector<std::string>{"gone", "list", "memory", "name", "ok",
                                                         "ratio", "tags", "zone"}));
-  EXPECT_EQ(snap->find("name")->data, "web-01\n");
-  EXPECT_EQ(snap->find("memory")->data, "8\n");
-  EXPECT_EQ(snap->find("ratio")->data, "0.50\n");
-  EXPECT_EQ(snap->find("ok")->data, "true\n");
-  EXPECT_EQ(snap->find("gone")->data, "");
+  EXPECT_EQ(dataAt(*snap, "name"), "web-01\n");
+  EXPECT_EQ(dataAt(*snap, "memory"), "8\n");
+  EXPECT_EQ(dataAt(*snap, "ratio"), "0.50\n");
+  EXPECT_EQ(dataAt(*snap, "ok"), "true\n");
+  EXPECT_EQ(dataAt(*snap, "gone"), "");
   EXPECT_EQ(snap->find("gone")->kind, Node::Kind::file);
   EXPECT_EQ(snap->find("list")->kind, Node::Kind::directory);
   EXPECT_TRUE(names(*snap, "list").empty());
-  EXPECT_EQ(snap->find("zone/name")->data, "us-south-1\n");
+  EXPECT_EQ(dataAt(*snap, "zone/name"), "us-south-1\n");
   EXPECT_EQ(names(*snap, "tags"), (std::vector<std::string>{"0", "1"}));
-  EXPECT_EQ(snap->find("tags/1")->data, "b\n");
+  EXPECT_EQ(dataAt(*snap, "tags/1"), "b\n");
   EXPECT_EQ(snap->find("network_interfaces"), nullptr);
   EXPECT_EQ(snap->find("zone/nope"), nullptr);
   EXPECT_EQ(snap->find("name/below"), nullptr);
@@ -137,8 +142,8 @@ TEST(Snapshot, NewlineCanBeTurnedOff) {
   RenderOptions raw;
   raw.newline = false;
   auto snap = build(spec(c, "instance"), R"({"name":"web","n":3})", {}, raw);
-  EXPECT_EQ(snap->find("name")->data, "web");
-  EXPECT_EQ(snap->find("n")->data, "3");
+  EXPECT_EQ(dataAt(*snap, "name"), "web");
+  EXPECT_EQ(dataAt(*snap, "n"), "3");
 }
 
 TEST(Snapshot, IdKeyedCollectionWithByNameLinks) {
@@ -152,8 +157,8 @@ TEST(Snapshot, IdKeyedCollectionWithByNameLinks) {
             (std::vector<std::string>{"by-name", "r006-a", "r006-b", "r006-c", "r006-d"}));
   EXPECT_EQ(names(*snap, "by-name"), (std::vector<std::string>{"a%2Fb", "one"}));
   EXPECT_EQ(snap->find("by-name/one")->kind, Node::Kind::symlink);
-  EXPECT_EQ(snap->find("by-name/one")->data, "../r006-a");
-  EXPECT_EQ(snap->find("r006-c/name")->data, "dup\n");
+  EXPECT_EQ(dataAt(*snap, "by-name/one"), "../r006-a");
+  EXPECT_EQ(dataAt(*snap, "r006-c/name"), "dup\n");
 }
 
 TEST(Snapshot, ArraysWithoutUniqueIdsAreIndexed) {
@@ -171,7 +176,7 @@ TEST(Snapshot, SecretsAndBlobs) {
                     R"({"user_data":"#cloud-config\nruncmd:\n  - echo hi","keys":[{"id":"k1"}],)"
                     R"("password":{"encrypted_password":"QUJD","encryption_key":{"id":"k1"}}})");
   ASSERT_TRUE(snap);
-  EXPECT_EQ(snap->find("user_data")->data, user_data);
+  EXPECT_EQ(dataAt(*snap, "user_data"), user_data);
   EXPECT_TRUE(snap->find("user_data")->secret);
   EXPECT_TRUE(snap->find("password")->secret);
   EXPECT_TRUE(snap->find("password/encryption_key/id")->secret);
