@@ -246,11 +246,25 @@ class RequestProcessor final : public httplib::Server {
     const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
       dispatch_(req, res);
     };
+    // A request with neither Content-Length nor chunking has no body (RFC 9112 §6.3);
+    // httplib would otherwise wait for one until the client gives up.
+    const auto reading = [this](const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& read) {
+      httplib::Request with_body = req;
+      if (req.has_header("Content-Length") ||
+          req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+        read([&](const char* data, std::size_t n) {
+          with_body.body.append(data, n);
+          return true;
+        });
+      }
+      dispatch_(with_body, res);
+    };
     Get(".*", handler);
-    Post(".*", handler);
-    Put(".*", handler);
-    Patch(".*", handler);
-    Delete(".*", handler);
+    Post(".*", reading);
+    Put(".*", reading);
+    Patch(".*", reading);
+    Delete(".*", reading);
     Options(".*", handler);
     // Only used for the Keep-Alive response header: our loop has no request limit.
     set_keep_alive_max_count(std::numeric_limits<int>::max());

@@ -399,3 +399,33 @@ TEST_F(EmulatorIdentity, WrongMethodIs405) {
 
 }  // namespace
 }  // namespace mdfs::emu
+
+namespace mdfs::emu {
+namespace {
+
+// curl -X POST without -d, and clients like the IBM CLI, send no Content-Length at all:
+// HTTP/1.1 says such a request has no body, so the answer must come at once.
+TEST(EmulatorRequestBodies, RequestsWithoutContentLengthHaveNoBody) {
+  Emulator emulator{Options{}};
+  ASSERT_TRUE(emulator.start().ok());
+  testing::Client http(emulator.url());
+  const std::string token = http.token("2025-08-26");
+  ASSERT_FALSE(token.empty());
+  const std::string put =
+      "PUT /identity/v1/token?version=2025-08-26 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Metadata-Flavor: ibm\r\nConnection: close\r\n\r\n";
+  const std::string post =
+      "POST /identity/v1/iam_tokens?version=2025-08-26 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Authorization: Bearer " +
+      token + "\r\nConnection: close\r\n\r\n";
+  for (const std::string& request : {put, post}) {
+    const auto start = std::chrono::steady_clock::now();
+    auto reply = testing::rawExchange(emulator.port(), request);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    EXPECT_EQ(reply.received.rfind("HTTP/1.1 201", 0), 0U) << reply.received.substr(0, 200);
+    EXPECT_NE(reply.received.find("access_token"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace mdfs::emu
