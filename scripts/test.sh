@@ -23,20 +23,27 @@ jobs=$(nproc)
 failed=()
 
 run_config() {
-  local name=$1 dir sanitize build_type
+  local name=$1 dir sanitize build_type extra=""
   case $name in
-    plain) dir=build sanitize="" build_type=RelWithDebInfo ;;
+    plain) dir=build sanitize="" build_type=RelWithDebInfo extra=-DMDFS_BUILD_BENCH=ON ;;
     asan) dir=build-asan sanitize="address,undefined" build_type=Debug ;;
     tsan) dir=build-tsan sanitize="thread" build_type=RelWithDebInfo ;;
     *) echo "test.sh: unknown configuration '$name' (plain, asan, tsan)" >&2; return 2 ;;
   esac
   echo "=== $name: configure and build ($dir)"
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=$build_type -DMDFS_SANITIZE="$sanitize" >/dev/null || return 1
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=$build_type -DMDFS_SANITIZE="$sanitize" $extra >/dev/null ||
+    return 1
   cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; return 1; }
   grep -E "warning:" "$dir/build.log" | sort -u | head -20
   echo "=== $name: test"
   # Mount tests mostly wait on I/O, so run more of them than there are cores.
-  (cd "$dir" && ctest --output-on-failure -j$((jobs * 2)) --timeout 300 ${CTEST_ARGS:-})
+  (cd "$dir" && ctest --output-on-failure -j$((jobs * 2)) --timeout 300 ${CTEST_ARGS:-}) || return 1
+  if [[ $name == plain && -z ${CTEST_ARGS:-} ]]; then
+    # The benchmarks' smoke run: fails when something breaks, never on a timing.
+    echo "=== $name: benchmark smoke run (scripts/bench.sh --quick)"
+    scripts/bench.sh --quick --no-build --build-dir "$dir" >"$dir/bench-quick.log" 2>&1 ||
+      { tail -40 "$dir/bench-quick.log"; return 1; }
+  fi
 }
 
 mounts_before=$(grep " fuse.metadatafs " /proc/mounts | sort)
