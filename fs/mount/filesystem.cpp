@@ -400,7 +400,7 @@ Result<std::string> Filesystem::readlink(std::uint64_t ino) {
 std::uint64_t Filesystem::parentOf(std::uint64_t ino) const {
   auto path = inodes_.pathOf(ino);
   if (!path || path->empty()) return InodeTable::kRoot;
-  return inodes_.find(std::string(dirname(*path))).value_or(InodeTable::kRoot);
+  return inodes_.find(dirname(*path)).value_or(InodeTable::kRoot);
 }
 
 std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
@@ -412,7 +412,7 @@ std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
     if (auto ino = inodes_.find(path)) out.push_back({Invalidation::Kind::inode, *ino, {}});
   };
   auto entry = [&](const std::string& path) {
-    if (auto dir = inodes_.find(std::string(dirname(path)))) {
+    if (auto dir = inodes_.find(dirname(path))) {
       out.push_back({Invalidation::Kind::entry, *dir, std::string(basename(path))});
     }
   };

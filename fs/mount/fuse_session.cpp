@@ -175,7 +175,7 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   guarded(req, plus ? "readdirplus" : "readdir", [&] {
     auto o = ownerOf(req);
-    std::string buf(size, '\0');
+    auto buf = std::make_unique_for_overwrite<char[]>(size);
     size_t used = 0;
     auto emit = [&](const DirEntry& d, std::uint64_t next) {
       size_t room = size - used;
@@ -184,11 +184,11 @@ void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
         fuse_entry_param p = toEntryParam(d.entry, o.uid, o.gid);
         // "." and ".." never count as lookups.
         if (d.name == "." || d.name == "..") p.ino = 0;
-        n = fuse_add_direntry_plus(req, buf.data() + used, room, d.name.c_str(), &p,
+        n = fuse_add_direntry_plus(req, buf.get() + used, room, d.name.c_str(), &p,
                                    static_cast<off_t>(next));
       } else {
         struct stat st = toStat(d.entry.attr, o.uid, o.gid);
-        n = fuse_add_direntry(req, buf.data() + used, room, d.name.c_str(), &st,
+        n = fuse_add_direntry(req, buf.get() + used, room, d.name.c_str(), &st,
                               static_cast<off_t>(next));
       }
       if (n > room) return false;
@@ -197,7 +197,7 @@ void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
     };
     auto r = stateOf(req).fs.readdir(ino, static_cast<std::uint64_t>(off), emit);
     if (!r) return replyError(req, r.error(), plus ? "readdirplus" : "readdir");
-    fuse_reply_buf(req, buf.data(), used);
+    fuse_reply_buf(req, buf.get(), used);
   });
 }
 

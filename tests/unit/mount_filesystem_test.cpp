@@ -5,6 +5,7 @@
 
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "mount/filesystem.h"
 #include "mount/invalidator.h"
@@ -277,6 +278,47 @@ TEST(Invalidator, SendsInOrderOffTheCallersThread) {
   EXPECT_EQ(sent, (std::vector<std::string>{"7", "missing", "b"}));
   EXPECT_NE(sender, std::this_thread::get_id());
   EXPECT_EQ(inv.sent(), 3U);
+}
+
+}  // namespace
+}  // namespace mdfs::mount
+
+namespace mdfs::mount {
+namespace {
+
+TEST(InodeTable, NumbersArePerPathAndNeverReused) {
+  InodeTable t;
+  EXPECT_EQ(t.idFor(""), InodeTable::kRoot);
+  EXPECT_EQ(t.pathOf(InodeTable::kRoot), "");
+  auto name = t.idFor("instance/zone/name");
+  EXPECT_EQ(t.size(), 4U);  // root, instance, instance/zone, instance/zone/name
+  EXPECT_EQ(t.pathOf(name), "instance/zone/name");
+  EXPECT_EQ(t.find("instance/zone"), t.idFor("instance/zone"));
+  EXPECT_EQ(t.idFor("instance/zone/name"), name);
+  EXPECT_FALSE(t.find("instance/zone/nope").has_value());
+  EXPECT_EQ(t.size(), 4U) << "find never assigns";
+  auto other = t.idFor("keys/by-name/a b");
+  EXPECT_EQ(t.pathOf(other), "keys/by-name/a b");
+  EXPECT_GT(other, name);
+  EXPECT_FALSE(t.pathOf(0).has_value());
+  EXPECT_FALSE(t.pathOf(999).has_value());
+}
+
+TEST(InodeTable, ConcurrentAssignmentGivesOneNumberPerPath) {
+  InodeTable t;
+  std::vector<std::thread> threads;
+  std::vector<std::vector<std::uint64_t>> seen(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&t, &seen, i] {
+      for (int k = 0; k < 200; ++k)
+        seen[i].push_back(t.idFor("pg/" + std::to_string(k) + "/name"));
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  for (int i = 1; i < 8; ++i)
+    EXPECT_EQ(seen[i], seen[0]);
+  EXPECT_EQ(t.size(), 1U + 1U + 200U + 200U);
 }
 
 }  // namespace
