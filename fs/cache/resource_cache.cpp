@@ -182,9 +182,6 @@ Result<View> ResourceCache::fetchAndPublish(std::unique_lock<std::mutex>& lock, 
     if (built.ok()) {
       if (previous) built.value()->inheritTimes(*previous, &changes);
       fresh = std::move(built).value();
-      // Parsing a big answer leaves megabytes of freed parse tree in malloc's arenas;
-      // hand them back so the daemon's footprint is what it holds, not what it parsed.
-      if (fresh->raw().size() >= kTrimAfterBytes) malloc_trim(0);
     } else {
       failure = built.error();
       failure->message = "unexpected answer from " + spec.api_path + ": " + failure->message;
@@ -192,6 +189,12 @@ Result<View> ResourceCache::fetchAndPublish(std::unique_lock<std::mutex>& lock, 
   }
 
   lock.lock();
+  if (fresh && fresh != previous && fresh->raw().size() >= kTrimAfterBytes) {
+    // Parsing a big answer leaves megabytes of freed parse tree in malloc's arenas; the
+    // background thread hands them back, off the reader's path.
+    trim_due_ = kicked_ = true;
+    wake_.notify_one();
+  }
   e.in_flight = false;
   ++e.fetches;
   e.retries += static_cast<std::uint64_t>(counters.retries);
@@ -287,7 +290,9 @@ void ResourceCache::refresherLoop() {
   std::vector<Job> jobs;
   std::unique_lock lock(mu_);
   while (!stopping_) {
+    bool trim = std::exchange(trim_due_, false);
     lock.unlock();
+    if (trim) malloc_trim(0);
     for (int endpoint : claimDueRefreshes()) {
       auto done = std::make_shared<std::atomic<bool>>(false);
       // One thread per refresh, so a hanging endpoint never delays the others.

@@ -126,6 +126,7 @@ class ResourceCache {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool kicked_ = false;
+  bool trim_due_ = false;  // a big snapshot was built: return freed memory to the system
   std::thread refresher_;
 };
 
