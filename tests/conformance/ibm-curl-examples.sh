@@ -5,6 +5,7 @@
 # curl() wrapper below only adds --connect-to, so api.metadata.cloud.ibm.com:80 reaches
 # the emulator, and -sS to keep the progress meter out of the test log.
 #   ibm-curl-examples.sh <path to metadata-emulator>
+# shellcheck disable=SC2006 # the IBM page's commands are kept verbatim, backticks included
 set -euo pipefail
 emulator=${1:?usage: ibm-curl-examples.sh <path to metadata-emulator>}
 
@@ -15,17 +16,9 @@ check() { # check <description> <jq boolean expression> <json>
 }
 command -v jq >/dev/null || fail "jq is not installed"
 
-out=$(mktemp)
-"$emulator" --port 0 >"$out" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 100); do
-  grep -q '^listening on ' "$out" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; fail "the emulator did not start"; }
-  sleep 0.1
-done
-port=$(sed -n 's/^listening on http:\/\/127.0.0.1://p' "$out" | head -1)
-[[ -n $port ]] || fail "the emulator printed no 'listening on' line"
+# shellcheck source=SCRIPTDIR/emulator.sh
+source "$(dirname "$0")/emulator.sh"
+start_emulator "$emulator"
 
 curl() { command curl -sS --connect-to "api.metadata.cloud.ibm.com:80:127.0.0.1:$port" "$@"; }
 

@@ -12,18 +12,9 @@ major=$(node -p 'process.versions.node.split(".")[0]')
 [[ -d $here/node_modules/ibm-cloud-sdk-core ]] ||
   fail "ibm-cloud-sdk-core is not installed: run 'npm ci' in tests/conformance (scripts/install-deps.sh does)"
 
-out=$(mktemp)
-"$emulator" --port 0 >"$out" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -f "$out"' EXIT
-
-for _ in $(seq 100); do
-  grep -q '^listening on ' "$out" && break
-  kill -0 "$pid" 2>/dev/null || { cat "$out" >&2; fail "the emulator did not start"; }
-  sleep 0.1
-done
-url=$(sed -n 's/^listening on //p' "$out" | head -1)
-[[ -n $url ]] || fail "the emulator printed no 'listening on' line"
+# shellcheck source=SCRIPTDIR/emulator.sh
+source "$here/emulator.sh"
+start_emulator "$emulator"
 
 crn=$(curl -sf "$url/_emulator/scenario" | node -e '
   let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {

@@ -35,15 +35,6 @@ struct TempDir {
   std::string path;
 };
 
-bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit = 10s) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
-
 TEST(Cli, BadValuesAreRefusedBeforeMountingWithAClearMessage) {
   TempDir dir;
   struct Case {

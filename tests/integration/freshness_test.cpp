@@ -12,16 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct stat statOf(const std::string& path) {
-  struct stat st {};
-  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
-  return st;
-}
-
-std::int64_t mtimeNs(const struct stat& st) {
-  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-}
-
 class Freshness : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(emulator_.start().ok()); }

@@ -4,9 +4,12 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -60,6 +63,14 @@ class Mount {
 
 // True when `path` is listed in /proc/mounts as a metadatafs mount.
 bool isMounted(const std::string& path);
+
+// Polls `condition` every 20 ms until it holds or `limit` passes; its last answer.
+bool waitFor(const std::function<bool()>& condition,
+             std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+// stat(2) that fails the test when the call fails.
+struct stat statOf(const std::string& path);
+std::int64_t mtimeNs(const struct stat& st);
 
 // Pids of metadatafs processes whose command line names `dir`.
 std::vector<pid_t> daemonPids(const std::string& dir);
