@@ -20,7 +20,7 @@ mnt=$(realpath -m "${1:-./metadata}")
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 show() {
   printf '$ %s\n' "$*"
-  (cd "$(dirname "$mnt")" && eval "$@") || true
+  (cd "$(dirname "$mnt")" && eval "$*") || true
 }
 
 # Stops what an earlier run left: the mount (live or dead) and the emulator.
