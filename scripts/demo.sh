@@ -68,7 +68,7 @@ echo "mounted (the daemon logs to syslog; run it with -f to keep it in the foreg
 
 say "4. A short tour"
 rel=$(realpath --relative-to="$(dirname "$mnt")" "$mnt")
-key=$(cd "$mnt/keys/by-name" && ls | head -1)
+key=$(find "$mnt/keys/by-name" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | head -1)
 show ls "$rel"
 show cat "$rel/instance/name"
 show ls "$rel/keys"

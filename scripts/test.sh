@@ -8,7 +8,7 @@
 #   CTEST_ARGS="-R Emulator" scripts/test.sh plain
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
+cd "$root" || exit 1
 
 "$root/scripts/install-deps.sh" || { echo "test.sh: install-deps failed" >&2; exit 1; }
 
@@ -37,7 +37,10 @@ run_config() {
   grep -E "warning:" "$dir/build.log" | sort -u | head -20
   echo "=== $name: test"
   # Mount tests mostly wait on I/O, so run more of them than there are cores.
-  (cd "$dir" && ctest --output-on-failure -j$((jobs * 2)) --timeout 300 ${CTEST_ARGS:-}) || return 1
+  local ctest_args=()
+  read -ra ctest_args <<<"${CTEST_ARGS:-}"
+  (cd "$dir" && ctest --output-on-failure -j$((jobs * 2)) --timeout 300 "${ctest_args[@]}") ||
+    return 1
   if [[ $name == plain && -z ${CTEST_ARGS:-} ]]; then
     # The benchmarks' smoke run: fails when something breaks, never on a timing.
     echo "=== $name: benchmark smoke run (scripts/bench.sh --quick)"
