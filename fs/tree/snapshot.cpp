@@ -224,9 +224,9 @@ std::span<const Node> Snapshot::children(const Node& dir) const {
 
 const Node* Snapshot::child(const Node& dir, std::string_view name) const {
   auto kids = children(dir);
-  auto it = std::lower_bound(kids.begin(), kids.end(), name, [this](const Node& n, std::string_view key) {
-    return this->name(n) < key;
-  });
+  auto it =
+      std::lower_bound(kids.begin(), kids.end(), name,
+                       [this](const Node& n, std::string_view key) { return this->name(n) < key; });
   return it != kids.end() && this->name(*it) == name ? &*it : nullptr;
 }
 
