@@ -80,38 +80,22 @@ TEST(Cli, MountTypeFuseMetadatafsWorks) {
   ASSERT_TRUE(emulator.start().ok());
   TempDir dir;
   // mount(8) -> mount.fuse3 -> "metadatafs metadatafs DIR -o ...", looked up on the fixed
-  // helper PATH. In a private mount namespace, /usr/local/bin gets just our build.
+  // helper PATH, where the private namespace puts our build.
   std::string d = quote(dir.path);
-  std::string script =
-      "set -e\n"
-      // The new namespace holds copies of every mount, other tests' included; drop those
-      // copies so they never keep another test's daemon alive.
-      "findmnt -rn -t fuse.metadatafs -o TARGET | while read -r m; do umount -l \"$m\"; done\n"
-      "mount -t tmpfs mdfs-test-bin /usr/local/bin\n"
-      "ln -s " +
-      quote(buildDir() + "/metadatafs") +
-      " /usr/local/bin/metadatafs\n"
+  auto r = runInPrivateMountNamespace(
+      "use_build_binary\n"
       "mount -t fuse.metadatafs metadatafs " +
-      d + " -o allow_other,endpoint=" + emulator.url() +
-      "\n"
-      "cat " +
-      d +
-      "/instance/name\n"
-      "findmnt -no FSTYPE,OPTIONS,SOURCE " +
-      d +
-      "\n"
-      "for p in $(pgrep -x metadatafs); do\n"
-      "  tr '\\0' ' ' </proc/$p/cmdline | grep -qF \" \"" +
-      d +
-      "\" \" && pid=$p\n"
-      "done\n"
-      "umount " +
-      d +
-      "\n"
-      "gone() { ! [ -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status; }\n"
-      "for i in $(seq 200); do gone && exit 0; sleep 0.05; done\n"
-      "echo 'daemon still running after umount' >&2; exit 1\n";
-  auto r = run("unshare -m --propagation private sh -c " + quote(script), 30s);
+          d + " -o allow_other,endpoint=" + emulator.url() +
+          "\n"
+          "cat " +
+          d +
+          "/instance/name\n"
+          "findmnt -no FSTYPE,OPTIONS,SOURCE " +
+          d +
+          "\n"
+          "unmount_and_wait " +
+          d + "\n",
+      30s);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("web-frontend-01"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("fuse.metadatafs"), std::string::npos) << r.out;

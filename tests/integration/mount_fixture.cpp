@@ -71,6 +71,36 @@ CommandResult run(const std::string& command, std::chrono::seconds timeout) {
   return r;
 }
 
+CommandResult runInPrivateMountNamespace(const std::string& script, std::chrono::seconds timeout) {
+  std::string prelude =
+      "set -e\n"
+      "cd /\n"
+      "findmnt -rn -t fuse.metadatafs -o TARGET | while read -r m; do umount -l \"$m\"; done\n"
+      "use_build_binary() {\n"
+      "  mount -t tmpfs mdfs-test-bin /usr/local/bin\n"
+      "  ln -s " +
+      quote(buildDir() + "/metadatafs") +
+      " /usr/local/bin/metadatafs\n"
+      "}\n"
+      "daemons_under() {\n"
+      "  for p in $(pgrep -x metadatafs); do\n"
+      "    tr '\\0' ' ' </proc/$p/cmdline | grep -qF \" $1\" && echo $p\n"
+      "  done\n"
+      "  true\n"
+      "}\n"
+      "gone() { ! [ -e /proc/$1 ] || grep -q '^State:.*Z' /proc/$1/status; }\n"
+      "unmount_and_wait() {\n"
+      "  pids=\n"
+      "  for d in \"$@\"; do pids=\"$pids $(daemons_under \"$d\")\"; done\n"
+      "  umount \"$@\"\n"
+      "  for p in $pids; do\n"
+      "    for i in $(seq 200); do gone $p && break; sleep 0.05; done\n"
+      "    gone $p || { echo \"daemon $p still running after umount\" >&2; exit 1; }\n"
+      "  done\n"
+      "}\n";
+  return run("unshare -m --propagation private sh -c " + quote(prelude + script), timeout);
+}
+
 bool isMounted(const std::string& path) {
   std::ifstream in("/proc/mounts");
   std::string dev;

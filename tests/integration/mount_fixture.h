@@ -30,6 +30,15 @@ struct CommandResult {
 CommandResult run(const std::string& command,
                   std::chrono::seconds timeout = std::chrono::seconds(120));
 
+// Runs `script` with sh in a private mount namespace (unshare -m), so mounts made there
+// (a tmpfs over /usr/local/bin, a private /dev) never touch the machine. Before `script`,
+// the copies of other tests' metadatafs mounts are detached (they would keep those
+// daemons alive), the shell sits in / and `set -e` holds, and these functions exist:
+//   use_build_binary        put build/metadatafs on mount(8)'s fixed helper PATH
+//   daemons_under DIR       pids of metadatafs processes whose command line names DIR
+//   unmount_and_wait DIR... umount, then wait until those daemons are gone (or exit 1)
+CommandResult runInPrivateMountNamespace(const std::string& script, std::chrono::seconds timeout);
+
 // Shell-quotes one argument.
 std::string quote(const std::string& arg);
 

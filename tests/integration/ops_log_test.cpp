@@ -257,47 +257,36 @@ TEST_F(OpsLog, DetachedDaemonLogsToSyslogAtTheRightPriorities) {
   // /dev/log pointing at the catcher, so the rest of the machine is untouched.
   const std::string d = quote(dir);
   const std::string m = quote(mnt);
-  std::string script =
-      "set -e\n"
-      "findmnt -rn -t fuse.metadatafs -o TARGET | while read -r x; do umount -l \"$x\"; done\n"
-      "mkdir " +
-      d +
-      "/realdev\n"
-      "mount --rbind /dev " +
-      d +
-      "/realdev\n"
-      "mount -t tmpfs mdfs-ops-dev /dev\n"
-      "for n in fuse null zero random urandom; do\n"
-      "  touch /dev/$n; mount --bind " +
-      d +
-      "/realdev/$n /dev/$n\n"
-      "done\n"
-      "umount -l " +
-      d +
-      "/realdev\n"
-      "ln -s " +
-      d + "/log /dev/log\n" + quote(buildDir() + "/metadatafs") + " " + m +
-      " -o endpoint=" + emulator_.url() +
-      ",timeout=2\n"
-      "cat " +
-      m +
-      "/instance/name\n"
-      "cat " +
-      m +
-      "/keys/by-name/ops-rsa/name 2>/dev/null && exit 3\n"
-      "for p in $(pgrep -x metadatafs); do\n"
-      "  tr '\\0' ' ' </proc/$p/cmdline | grep -qF \" \"" +
-      m +
-      " && pid=$p\n"
-      "done\n"
-      "kill -HUP \"$pid\"; sleep 0.3\n"
-      "umount " +
-      m +
-      "\n"
-      "gone() { ! [ -e /proc/$pid ] || grep -q '^State:.*Z' /proc/$pid/status; }\n"
-      "for i in $(seq 200); do gone && exit 0; sleep 0.05; done\n"
-      "echo 'daemon still running after umount' >&2; exit 1\n";
-  auto r = run("unshare -m --propagation private sh -c " + quote(script), 60s);
+  std::string script = "mkdir " + d +
+                       "/realdev\n"
+                       "mount --rbind /dev " +
+                       d +
+                       "/realdev\n"
+                       "mount -t tmpfs mdfs-ops-dev /dev\n"
+                       "for n in fuse null zero random urandom; do\n"
+                       "  touch /dev/$n; mount --bind " +
+                       d +
+                       "/realdev/$n /dev/$n\n"
+                       "done\n"
+                       "umount -l " +
+                       d +
+                       "/realdev\n"
+                       "ln -s " +
+                       d + "/log /dev/log\n" + quote(buildDir() + "/metadatafs") + " " + m +
+                       " -o endpoint=" + emulator_.url() +
+                       ",timeout=2\n"
+                       "cat " +
+                       m +
+                       "/instance/name\n"
+                       "cat " +
+                       m +
+                       "/keys/by-name/ops-rsa/name 2>/dev/null && exit 3\n"
+                       "kill -HUP \"$(daemons_under " +
+                       m +
+                       ")\"; sleep 0.3\n"
+                       "unmount_and_wait " +
+                       m + "\n";
+  auto r = runInPrivateMountNamespace(script, 60s);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("web-frontend-01"), std::string::npos) << r.out;
   // Once detached, nothing goes to standard error.

@@ -72,17 +72,10 @@ TEST_F(OpsMount, FstabEntryMountsByMountpointAndByMountAllWithAConfigFile) {
   // mount(8) runs mount.fuse.metadatafs or mount.fuse, which runs `metadatafs` from the
   // fixed helper PATH; in a private mount namespace /usr/local/bin holds just our build.
   const std::string fstab = quote(t.path + "/fstab");
+  // The namespace's prelude also works from / as at boot: mount(8) would canonicalize the
+  // source "metadatafs" against a file of that name in the current directory.
   std::string script =
-      "set -e\n"
-      // As at boot: mount(8) would canonicalize the source "metadatafs" against a file of
-      // that name in the current directory (the build folder has one).
-      "cd /\n"
-      // Copies of other tests' mounts must not keep their daemons alive.
-      "findmnt -rn -t fuse.metadatafs -o TARGET | while read -r m; do umount -l \"$m\"; done\n"
-      "mount -t tmpfs mdfs-ops-bin /usr/local/bin\n"
-      "ln -s " +
-      quote(buildDir() + "/metadatafs") +
-      " /usr/local/bin/metadatafs\n"
+      "use_build_binary\n"
       "mount -T " +
       fstab + " " + quote(a) +
       "\n"
@@ -100,30 +93,18 @@ TEST_F(OpsMount, FstabEntryMountsByMountpointAndByMountAllWithAConfigFile) {
       ")\"\n"
       "mount metadatafs " +
       quote(c) +
-      " -t fuse.metadatafs -o ro,allow_other,_netdev,nofail,"
-      "endpoint=" +
-      emulator_.url() +
+      " -t fuse.metadatafs -o ro,allow_other,_netdev,nofail,endpoint=" + emulator_.url() +
       "\n"
       "echo \"c: $(cat " +
       quote(c + "/instance/name") +
       ")\"\n"
       "findmnt -rn -t fuse.metadatafs -o TARGET,SOURCE,FSTYPE,OPTIONS\n"
-      "pids=\n"
-      "for p in $(pgrep -x metadatafs); do\n"
-      "  tr '\\0' ' ' </proc/$p/cmdline | grep -qF " +
+      "echo \"daemons: $(daemons_under " +
       quote(t.path + "/") +
-      " && pids=\"$pids $p\"\n"
-      "done\n"
-      "echo \"daemons:$pids\"\n"
-      "umount " +
-      quote(a) + " " + quote(b) + " " + quote(c) +
-      "\n"
-      "gone() { ! [ -e /proc/$1 ] || grep -q '^State:.*Z' /proc/$1/status; }\n"
-      "for p in $pids; do\n"
-      "  for i in $(seq 200); do gone $p && break; sleep 0.05; done\n"
-      "  gone $p || { echo \"daemon $p still running after umount\" >&2; exit 1; }\n"
-      "done\n";
-  auto r = run("unshare -m --propagation private sh -c " + quote(script), 60s);
+      " | xargs)\"\n"
+      "unmount_and_wait " +
+      quote(a) + " " + quote(b) + " " + quote(c) + "\n";
+  auto r = runInPrivateMountNamespace(script, 60s);
   ASSERT_EQ(r.status, 0) << r.err << r.out;
   for (const char* expected : {"a: web-frontend-01", "b: web-frontend-01", "c: web-frontend-01"}) {
     EXPECT_NE(r.out.find(expected), std::string::npos) << expected << " in " << r.out;
@@ -141,7 +122,7 @@ TEST_F(OpsMount, FstabEntryMountsByMountpointAndByMountAllWithAConfigFile) {
       EXPECT_NE(opts.find(opt), std::string::npos) << opt << " in " << opts;
     }
   }
-  EXPECT_NE(r.out.find("daemons: "), std::string::npos);
+  EXPECT_EQ(r.out.find("daemons: \n"), std::string::npos) << "one daemon per mount";
   EXPECT_FALSE(isMounted(a) || isMounted(b) || isMounted(c));
 }
 
