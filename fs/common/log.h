@@ -21,7 +21,6 @@ class Logger {
   Logger(LogLevel threshold, Sink sink);
 
   [[nodiscard]] bool enabled(LogLevel level) const { return level <= threshold_; }
-  void setThreshold(LogLevel level) { threshold_ = level; }
   [[nodiscard]] LogLevel threshold() const { return threshold_; }
 
   void log(LogLevel level, std::string_view message) const;

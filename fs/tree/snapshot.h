@@ -77,7 +77,6 @@ class Snapshot {
   [[nodiscard]] const std::string& raw() const { return raw_; }
   [[nodiscard]] std::int64_t rawMtime() const { return raw_mtime_ns_; }
   [[nodiscard]] bool rawSecret() const { return raw_secret_; }
-  [[nodiscard]] std::size_t nodeCount() const { return nodes_.size(); }
   // Bytes held, for the memory figures in .status.
   [[nodiscard]] std::size_t memoryBytes() const;
 
