@@ -141,3 +141,20 @@ TEST(Cli, DeadMountpointIsDetectedAndTheFixPrinted) {
 
 }  // namespace
 }  // namespace mdfs::itest
+
+namespace mdfs::itest {
+namespace {
+
+// Under systemd, standard error is the journal: each line carries its syslog priority.
+TEST(Cli, StandardErrorLinesCarryJournalPrioritiesUnderSystemd) {
+  auto plain = run(binary() + " /nonexistent-mountpoint -f", 10s);
+  EXPECT_NE(plain.status, 0);
+  EXPECT_EQ(plain.err.rfind("metadatafs[", 0), 0U) << plain.err;
+  auto journal = run("JOURNAL_STREAM=8:1234 " + binary() + " /nonexistent-mountpoint -f", 10s);
+  EXPECT_NE(journal.status, 0);
+  EXPECT_EQ(journal.err.rfind("<3>metadatafs[", 0), 0U) << journal.err;
+  EXPECT_NE(journal.err.find("error: mountpoint /nonexistent-mountpoint"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mdfs::itest
