@@ -3,8 +3,9 @@
 #include <malloc.h>
 
 #include <algorithm>
-#include <atomic>
 #include <utility>
+
+#include "common/single_flight.h"
 
 namespace mdfs::cache {
 namespace {
@@ -15,8 +16,8 @@ std::int64_t toNanos(WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
-std::string secondsAgo(SteadyTime then, SteadyTime now) {
-  return std::to_string(std::chrono::duration_cast<Seconds>(now - then).count()) + " s ago";
+std::string secondsText(std::chrono::nanoseconds d) {
+  return std::to_string(std::chrono::duration_cast<Seconds>(d).count()) + " s";
 }
 
 }  // namespace
@@ -25,7 +26,9 @@ struct ResourceCache::Entry {
   const tree::EndpointSpec* spec = nullptr;
   std::vector<std::string> hidden;  // members that child endpoints replace
   Seconds ttl{60};
+  SingleFlight<Result<View>> flight;  // has its own lock
 
+  // Everything below is guarded by ResourceCache::mu_.
   std::shared_ptr<const tree::Snapshot> snapshot;
   bool absent = false;  // the service answered 404
   SteadyTime fetched{};
@@ -33,12 +36,15 @@ struct ResourceCache::Entry {
   WallTime fetched_wall{};
   WallTime expires_wall{};
 
-  std::optional<Error> error;  // the last fetch failed with this
-  WallTime error_wall{};
-  SteadyTime retry_at{};  // no new attempt before this after a failure
+  std::optional<Error> error;         // the last fetch failed with this
+  SteadyTime retry_at{};              // no new attempt before this after a failure
+  std::optional<Error> last_failure;  // kept after a recovery, for .status
+  WallTime last_failure_wall{};
+  int failures_in_row = 0;
+  WallTime failing_since{};
 
-  bool in_flight = false;
-  bool accessed = false;  // read since the last successful fetch
+  bool accessed = false;    // read since the last successful fetch
+  bool refreshing = false;  // claimed by the refresher
 
   std::uint64_t fetches = 0;
   std::uint64_t retries = 0;
@@ -49,6 +55,19 @@ struct ResourceCache::Entry {
   [[nodiscard]] bool fresh(SteadyTime now) const { return hasData() && now < expires; }
 };
 
+// One fetch's outcome, built without the lock.
+struct ResourceCache::Fetched {
+  std::shared_ptr<const tree::Snapshot> snapshot;  // new, or the previous one when equal
+  bool rebuilt = false;                            // `snapshot` is new
+  bool absent = false;
+  std::optional<Error> failure;
+  tree::ChangeList changes;
+  FetchStats stats;
+  Millis took{0};
+  SteadyTime at{};
+  WallTime at_wall{};
+};
+
 ResourceCache::ResourceCache(const tree::Catalog& catalog, CachePolicy policy,
                              tree::RenderOptions render, Fetcher fetcher, const Clock& clock,
                              const Logger& log)
@@ -57,7 +76,8 @@ ResourceCache::ResourceCache(const tree::Catalog& catalog, CachePolicy policy,
       render_(render),
       fetcher_(std::move(fetcher)),
       clock_(clock),
-      log_(log) {
+      log_(log),
+      workers_(std::max(policy_.workers, 1U)) {
   const auto& all = catalog_.endpoints();
   for (std::size_t i = 0; i < all.size(); ++i) {
     auto e = std::make_unique<Entry>();
@@ -81,6 +101,7 @@ void ResourceCache::stop() {
   }
   wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  workers_.stop();
   std::lock_guard lock(mu_);
   on_change_ = nullptr;
 }
@@ -97,25 +118,6 @@ Seconds ResourceCache::ttlOf(int endpoint) const {
   return spec.ttl_class == tree::TtlClass::stable ? policy_.ttl * 10 : policy_.ttl;
 }
 
-Result<View> ResourceCache::get(int endpoint, Deadline deadline) {
-  std::unique_lock lock(mu_);
-  entries_.at(static_cast<std::size_t>(endpoint))->accessed = true;
-  return waitOrFetch(lock, endpoint, deadline);
-}
-
-std::optional<View> ResourceCache::peek(int endpoint) const {
-  std::lock_guard lock(mu_);
-  const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
-  if (e.absent) return std::nullopt;
-  return servable(e, clock_.steady());
-}
-
-bool ResourceCache::knownAbsent(int endpoint) const {
-  std::lock_guard lock(mu_);
-  const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
-  return e.absent && e.fresh(clock_.steady());
-}
-
 // Fresh data, or data past expiry still within max_stale (marked stale).
 std::optional<View> ResourceCache::servable(const Entry& e, SteadyTime now) const {
   if (!e.hasData()) return std::nullopt;
@@ -126,115 +128,216 @@ std::optional<View> ResourceCache::servable(const Entry& e, SteadyTime now) cons
   return std::nullopt;
 }
 
-Result<View> ResourceCache::answer(Entry& e, const View& view) {
-  if (view.stale) ++e.stale_serves;
-  if (e.absent) return makeError(ENOENT, "not found: " + e.spec->api_path, LogLevel::debug);
-  return view;
-}
-
-Result<View> ResourceCache::waitOrFetch(std::unique_lock<std::mutex>& lock, int endpoint,
-                                        Deadline deadline) {
-  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
-  for (;;) {
-    auto view = servable(e, clock_.steady());
-    if (view && !view->stale) return answer(e, *view);
-    if (view && e.error) {
-      // The last refetch failed: keep serving the old copy; the refresher retries.
-      kicked_ = true;
-      wake_.notify_one();
-      return answer(e, *view);
-    }
-    if (!e.in_flight) break;
-    if (fetched_.wait_until(lock, deadline) == std::cv_status::timeout && e.in_flight) {
-      if (view) return answer(e, *view);
-      return makeError(ETIMEDOUT, "timed out waiting for " + e.spec->api_path, LogLevel::warning);
-    }
-  }
-  if (e.error && clock_.steady() < e.retry_at) return *e.error;  // failed just now: no stampede
-  e.in_flight = true;
-  return fetchAndPublish(lock, endpoint, deadline);
-}
-
-Result<View> ResourceCache::fetchAndPublish(std::unique_lock<std::mutex>& lock, int endpoint,
-                                            Deadline deadline) {
-  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
-  auto previous = e.snapshot;
-  const tree::EndpointSpec& spec = *e.spec;
-  lock.unlock();
-
-  // Fetch and build outside the lock: readers of other endpoints never wait on us.
-  FetchCounters counters;
-  auto body = fetcher_(spec, deadline, counters);
+std::optional<Result<View>> ResourceCache::fromCache(Entry& e, bool reader) {
   SteadyTime now = clock_.steady();
-  WallTime wall = clock_.wall();
-  std::shared_ptr<const tree::Snapshot> fresh;
-  std::optional<Error> failure;
-  tree::ChangeList changes;
-  bool absent = false;
-  if (!body.ok()) {
-    absent = body.error().http_status == 404;
-    if (!absent) failure = body.error();
-  } else if (previous && previous->raw() == body.value()) {
-    fresh = previous;  // equal bytes: nothing the user can see changes
-  } else {
-    auto built =
-        tree::Snapshot::build(spec, std::move(body).value(), render_, e.hidden, toNanos(wall));
-    if (built.ok()) {
-      if (previous) built.value()->inheritTimes(*previous, &changes);
-      fresh = std::move(built).value();
-    } else {
-      failure = built.error();
-      failure->message = "unexpected answer from " + spec.api_path + ": " + failure->message;
+  if (reader) e.accessed = true;
+  auto view = servable(e, now);
+  if (view && !view->stale) return Result<View>(*view);
+  if (view && e.error) {
+    // The refetch failed: serve the old copy without waiting; the refresher keeps trying.
+    ++e.stale_serves;
+    kicked_ = true;
+    return Result<View>(*view);
+  }
+  if (!view && e.error && now < e.retry_at) return Result<View>(*e.error);  // no stampede
+  return std::nullopt;
+}
+
+Result<View> ResourceCache::get(int endpoint, Deadline deadline) {
+  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  {
+    std::lock_guard lock(mu_);
+    if (auto cached = fromCache(e, true)) {
+      if (kicked_) wake_.notify_one();
+      return std::move(*cached);
     }
   }
+  return load(endpoint, deadline);
+}
 
-  lock.lock();
-  if (fresh && fresh != previous && fresh->raw().size() >= kTrimAfterBytes) {
+Result<View> ResourceCache::load(int endpoint, Deadline deadline) {
+  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  auto shared = e.flight.run(deadline, [&] { return fetchAndPublish(endpoint, deadline); });
+  if (shared) return std::move(*shared);
+  // Someone else's fetch outlived this reader's deadline.
+  std::lock_guard lock(mu_);
+  if (auto view = servable(e, clock_.steady())) {
+    if (view->stale) ++e.stale_serves;
+    return *view;
+  }
+  return makeError(ErrorKind::timed_out, "timed out waiting for " + e.spec->api_path);
+}
+
+void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadline) {
+  std::vector<int> wanted;
+  {
+    std::lock_guard lock(mu_);
+    SteadyTime now = clock_.steady();
+    for (int endpoint : endpoints) {
+      const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+      if (e.fresh(now) || (e.error && now < e.retry_at)) continue;
+      wanted.push_back(endpoint);
+    }
+  }
+  if (wanted.empty()) return;
+  // On the workers, so that the caller waits for its own deadline and nothing longer.
+  auto latch = std::make_shared<Latch>(wanted.size());
+  for (int endpoint : wanted) {
+    bool queued = workers_.post([this, endpoint, deadline, latch] {
+      (void)load(endpoint, deadline);
+      latch->countDown();
+    });
+    if (!queued) latch->countDown();
+  }
+  (void)latch->waitUntil(deadline);
+}
+
+std::optional<View> ResourceCache::peek(int endpoint) const {
+  std::lock_guard lock(mu_);
+  return servable(*entries_.at(static_cast<std::size_t>(endpoint)), clock_.steady());
+}
+
+Known ResourceCache::known(int endpoint) const {
+  std::lock_guard lock(mu_);
+  const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  if (auto view = servable(e, clock_.steady()))
+    return view->absent() ? Known::absent : Known::present;
+  return e.error ? Known::failed : Known::unknown;
+}
+
+std::optional<Error> ResourceCache::failure(int endpoint) const {
+  std::lock_guard lock(mu_);
+  const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  if (servable(e, clock_.steady())) return std::nullopt;
+  return e.error;
+}
+
+Result<View> ResourceCache::fetchAndPublish(int endpoint, Deadline deadline) {
+  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  std::shared_ptr<const tree::Snapshot> previous;
+  {
+    std::lock_guard lock(mu_);
+    previous = e.snapshot;
+  }
+  // Fetch and build outside the lock: readers of other endpoints never wait on us.
+  FetchStats stats;
+  const auto start = std::chrono::steady_clock::now();
+  auto body = fetcher_(*e.spec, deadline, stats);
+  Fetched fetched = build(e, std::move(body), std::move(previous));
+  fetched.stats = stats;
+  fetched.took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
+  return publish(endpoint, std::move(fetched));
+}
+
+ResourceCache::Fetched ResourceCache::build(const Entry& e, Result<std::string> body,
+                                            std::shared_ptr<const tree::Snapshot> previous) const {
+  Fetched f;
+  f.at = clock_.steady();
+  f.at_wall = clock_.wall();
+  if (!body.ok()) {
+    // Only a data endpoint's own 404 means "absent"; a failing token request is an error.
+    f.absent = body.error().kind == ErrorKind::not_found;
+    if (!f.absent) f.failure = body.error();
+    return f;
+  }
+  if (previous && previous->raw() == body.value()) {
+    f.snapshot = std::move(previous);  // equal bytes: nothing the user can see changes
+    return f;
+  }
+  auto built = tree::Snapshot::build(*e.spec, std::move(body).value(), render_, e.hidden,
+                                     toNanos(f.at_wall));
+  if (!built.ok()) {
+    f.failure = built.error();
+    f.failure->message = "unexpected answer from " + e.spec->api_path + ": " + f.failure->message;
+    return f;
+  }
+  if (previous) built.value()->inheritTimes(*previous, &f.changes);
+  f.snapshot = std::move(built).value();
+  f.rebuilt = true;
+  return f;
+}
+
+void ResourceCache::recordFailure(Entry& e, const Error& failure, LogLines& lines) {
+  const WallTime wall = clock_.wall();
+  const SteadyTime now = clock_.steady();
+  ++e.failures;
+  if (e.failures_in_row++ == 0) e.failing_since = wall;
+  e.error = failure;
+  e.last_failure = failure;
+  e.last_failure_wall = wall;
+  const bool fallback = servable(e, now).has_value();
+  e.retry_at = now + (fallback ? policy_.stale_retry : policy_.error_hold);
+  // One line per incident at the failure's level; repeats only in the debug log.
+  const LogLevel level = e.failures_in_row == 1 ? failure.level : LogLevel::debug;
+  const std::string& path = e.spec->mount_path;
+  if (fallback && e.snapshot) {
+    lines.emplace_back(level, "serving the copy of " + path + " fetched " +
+                                  secondsText(now - e.fetched) + " ago: " + failure.describe());
+  } else {
+    lines.emplace_back(level, "fetching " + path + ": " + failure.describe());
+  }
+}
+
+void ResourceCache::recordSuccess(Entry& e, const Fetched& f, LogLines& lines) {
+  const std::string& path = e.spec->mount_path;
+  if (e.failures_in_row > 0) {
+    lines.emplace_back(LogLevel::info, path + " fetched again after " +
+                                           std::to_string(e.failures_in_row) + " failure" +
+                                           (e.failures_in_row == 1 ? "" : "s") + " over " +
+                                           secondsText(f.at_wall - e.failing_since));
+  }
+  e.failures_in_row = 0;
+  e.error.reset();
+  e.snapshot = f.absent ? nullptr : f.snapshot;
+  e.absent = f.absent;
+  e.fetched = f.at;
+  e.fetched_wall = f.at_wall;
+  e.expires = f.at + e.ttl;
+  e.expires_wall = f.at_wall + e.ttl;
+  e.accessed = false;
+}
+
+Result<View> ResourceCache::publish(int endpoint, Fetched f) {
+  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  LogLines lines;
+  lines.emplace_back(LogLevel::debug,
+                     "fetched " + e.spec->mount_path + ": " +
+                         (f.stats.status != 0 ? "HTTP " + std::to_string(f.stats.status)
+                                              : std::string("no answer")) +
+                         ", " + std::to_string(f.took.count()) + " ms, " +
+                         std::to_string(f.stats.bytes) + " bytes, " +
+                         std::to_string(f.stats.retries) + " retries" +
+                         (f.absent ? " (absent)" : ""));
+  Presence presence = Presence::unchanged;
+  ChangeCallback notify;
+  std::optional<Result<View>> result;
+  bool trim = false;
+  {
+    std::lock_guard lock(mu_);
+    ++e.fetches;
+    e.retries += static_cast<std::uint64_t>(f.stats.retries);
+    if (f.failure) {
+      recordFailure(e, *f.failure, lines);
+    } else {
+      if (f.absent && e.snapshot) presence = Presence::vanished;
+      if (!f.absent && e.absent) presence = Presence::appeared;
+      recordSuccess(e, f, lines);
+    }
+    auto view = servable(e, f.at);
+    if (!view && !f.failure) view = View{e.snapshot, e.expires, false};  // a zero TTL: use once
+    if (view && view->stale) ++e.stale_serves;
+    result = view ? Result<View>(*view) : Result<View>(*f.failure);
     // Parsing a big answer leaves megabytes of freed parse tree in malloc's arenas; the
     // background thread hands them back, off the reader's path.
-    trim_due_ = kicked_ = true;
-    wake_.notify_one();
+    trim = f.rebuilt && f.snapshot->raw().size() >= kTrimAfterBytes;
+    if (trim) trim_due_ = kicked_ = true;
+    if (presence != Presence::unchanged || !f.changes.empty()) notify = on_change_;
   }
-  e.in_flight = false;
-  ++e.fetches;
-  e.retries += static_cast<std::uint64_t>(counters.retries);
-  bool vanished = false;
-  if (failure) {
-    ++e.failures;
-    e.error = failure;
-    e.error_wall = wall;
-    bool fallback = servable(e, now).has_value();
-    e.retry_at = now + (fallback ? policy_.stale_retry : policy_.error_hold);
-    if (fallback) {
-      log_.warning("serving the copy of " + spec.mount_path + " fetched " +
-                   secondsAgo(e.fetched, now) + ": " + failure->describe());
-    } else {
-      log_.report(*failure, "fetching " + spec.mount_path);
-    }
-  } else {
-    vanished = absent && !e.absent;
-    e.snapshot = absent ? nullptr : fresh;
-    e.absent = absent;
-    e.fetched = now;
-    e.fetched_wall = wall;
-    e.expires = now + e.ttl;
-    e.expires_wall = wall + e.ttl;
-    e.error.reset();
-    e.accessed = false;
-    if (absent) log_.debug(spec.api_path + " answered 404: " + spec.mount_path + " is absent");
-  }
-  fetched_.notify_all();
-
-  auto view = servable(e, now);
-  if (!view && !failure) view = View{e.snapshot, e.expires, false};  // a zero TTL: use it once
-  Result<View> result = view ? answer(e, *view) : Result<View>(*failure);
-  if ((vanished || !changes.empty()) && on_change_) {
-    auto notify = on_change_;
-    lock.unlock();
-    notify(endpoint, changes, vanished);
-    lock.lock();
-  }
-  return result;
+  if (trim) wake_.notify_one();
+  for (const auto& [level, line] : lines)
+    log_.log(level, line);
+  if (notify) notify(endpoint, f.changes, presence);
+  return std::move(*result);
 }
 
 void ResourceCache::expireAll() {
@@ -249,10 +352,21 @@ void ResourceCache::expireAll() {
   }
 }
 
+void ResourceCache::retryFailedNow() {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& e : entries_) {
+      if (e->error) e->retry_at = {};
+    }
+    kicked_ = true;
+  }
+  wake_.notify_one();
+}
+
 // When an entry's background refresh is due: ahead of expiry for data being read, or
 // the next retry while a failed refetch leaves the old copy in service.
 std::optional<SteadyTime> ResourceCache::refreshDue(const Entry& e) const {
-  if (e.snapshot == nullptr || !e.accessed || e.in_flight) return std::nullopt;
+  if (e.snapshot == nullptr || !e.accessed || e.refreshing) return std::nullopt;
   if (e.error) return e.retry_at;
   return e.fetched +
          std::chrono::duration_cast<SteadyTime::duration>(e.ttl * policy_.refresh_ahead);
@@ -266,7 +380,7 @@ std::vector<int> ResourceCache::claimDueRefreshes() {
     Entry& e = *entries_[i];
     auto at = refreshDue(e);
     if (!at || now < *at) continue;
-    e.in_flight = true;
+    e.refreshing = true;
     e.accessed = false;  // a failed refresh is retried only while someone keeps reading
     due.push_back(static_cast<int>(i));
   }
@@ -274,8 +388,9 @@ std::vector<int> ResourceCache::claimDueRefreshes() {
 }
 
 void ResourceCache::refresh(int endpoint) {
-  std::unique_lock lock(mu_);
-  (void)fetchAndPublish(lock, endpoint, deadlineIn(policy_.fetch_timeout));
+  (void)load(endpoint, deadlineIn(policy_.fetch_timeout));
+  std::lock_guard lock(mu_);
+  entries_.at(static_cast<std::size_t>(endpoint))->refreshing = false;
 }
 
 void ResourceCache::startRefresher() {
@@ -283,30 +398,18 @@ void ResourceCache::startRefresher() {
 }
 
 void ResourceCache::refresherLoop() {
-  struct Job {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-  std::vector<Job> jobs;
   std::unique_lock lock(mu_);
   while (!stopping_) {
     bool trim = std::exchange(trim_due_, false);
     lock.unlock();
     if (trim) malloc_trim(0);
     for (int endpoint : claimDueRefreshes()) {
-      auto done = std::make_shared<std::atomic<bool>>(false);
-      // One thread per refresh, so a hanging endpoint never delays the others.
-      jobs.push_back({std::thread([this, endpoint, done] {
-                        refresh(endpoint);
-                        *done = true;
-                      }),
-                      done});
+      // On the workers, so a hanging endpoint never delays the others.
+      if (!workers_.post([this, endpoint] { refresh(endpoint); })) {
+        std::lock_guard unclaim(mu_);
+        entries_[static_cast<std::size_t>(endpoint)]->refreshing = false;
+      }
     }
-    std::erase_if(jobs, [](Job& j) {
-      if (!*j.done) return false;
-      j.thread.join();
-      return true;
-    });
     lock.lock();
     // Sleep until the next entry is due; bounded, so late accesses are noticed too.
     Millis wait{1000};
@@ -319,10 +422,20 @@ void ResourceCache::refresherLoop() {
     wake_.wait_for(lock, std::max(wait, Millis(10)), [this] { return stopping_ || kicked_; });
     kicked_ = false;
   }
-  lock.unlock();
-  for (auto& j : jobs)
-    j.thread.join();
 }
+
+namespace {
+
+std::string stateOf(bool has_data, bool absent, bool fresh, bool failed, bool servable) {
+  if (!has_data) return failed ? "error" : "never fetched";
+  if (absent) return "absent";
+  if (fresh) return "fresh";
+  // Past max_stale the old copy is no longer served: the error is what readers get.
+  if (failed) return servable ? "stale" : "error";
+  return "expired";
+}
+
+}  // namespace
 
 std::vector<EndpointStatus> ResourceCache::status() const {
   std::lock_guard lock(mu_);
@@ -331,31 +444,23 @@ std::vector<EndpointStatus> ResourceCache::status() const {
   for (const auto& e : entries_) {
     EndpointStatus s;
     s.mount_path = e->spec->mount_path;
-    if (!e->hasData()) {
-      s.state = e->error ? "error" : "never fetched";
-    } else if (e->absent) {
-      s.state = "absent";
-    } else if (now < e->expires) {
-      s.state = "fresh";
-    } else if (e->error) {
-      // Past max_stale the old copy is no longer served: the error is what readers get.
-      s.state = servable(*e, now) ? "stale" : "error";
-    } else {
-      s.state = "expired";
-    }
+    s.state = stateOf(e->hasData(), e->absent, now < e->expires, e->error.has_value(),
+                      servable(*e, now).has_value());
     if (e->hasData()) {
       s.last_fetch = e->fetched_wall;
       s.expires = e->expires_wall;
     }
-    if (e->error) {
-      s.last_error = e->error;
-      s.last_error_time = e->error_wall;
+    if (e->last_failure) {
+      s.last_error = e->last_failure;
+      s.last_error_time = e->last_failure_wall;
     }
+    s.failing = e->error.has_value();
     s.fetches = e->fetches;
     s.retries = e->retries;
     s.stale_serves = e->stale_serves;
     s.failures = e->failures;
-    s.bytes = e->snapshot ? e->snapshot->memoryBytes() : 0;
+    s.raw_bytes = e->snapshot ? e->snapshot->raw().size() : 0;
+    s.memory_bytes = e->snapshot ? e->snapshot->memoryBytes() : 0;
     out.push_back(std::move(s));
   }
   return out;

@@ -1,7 +1,12 @@
 // Per-endpoint cache of snapshots (DESIGN §2): lazy, one fetch per endpoint per TTL
-// (single-flight), refresh-ahead for data being read, stale-if-error up to max_stale,
-// 404 cached as absent, change detection by content. A new snapshot is published before
-// the change callback runs, so invalidations are only queued once readers can see it.
+// (single-flight, each waiter bounded by its own deadline), refresh-ahead for data being
+// read, stale-if-error up to max_stale, 404 cached as absent, change detection by content,
+// and parallel fetches of independent endpoints (a listing learns which of its child
+// endpoints exist in one round trip). A new snapshot is published before the change
+// callback runs, so invalidations are only queued once readers can see it.
+//
+// Locking: mu_ guards every Entry's state; it is never held across a fetch, a snapshot
+// build, a log line or a callback. Each Entry's SingleFlight has its own lock.
 #pragma once
 
 #include <condition_variable>
@@ -13,11 +18,14 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/fetch_stats.h"
 #include "common/log.h"
+#include "common/work_queue.h"
 #include "tree/catalog.h"
 #include "tree/snapshot.h"
 
@@ -33,39 +41,46 @@ struct CachePolicy {
   Millis error_hold{1000};      // a failure with nothing to serve is repeated this long
   Millis stale_retry{2000};     // while serving stale data, refetch at most this often
   Millis fetch_timeout{10000};  // deadline of a background refresh
+  unsigned workers = 8;         // fetches of independent endpoints running at once
 };
 
-struct FetchCounters {
-  int retries = 0;
-};
-
-// Fetches one endpoint's body. Errors are final (the fetcher retried already); a 404 must
-// come back as an Error with http_status 404.
+// Fetches one endpoint's body. Errors are final (the fetcher retried already); an endpoint
+// that does not exist comes back as an Error of kind not_found.
 using Fetcher =
-    std::function<Result<std::string>(const tree::EndpointSpec&, Deadline, FetchCounters&)>;
-// Told, after publication, what a refetch changed, or `vanished` when the endpoint
-// answers 404 (so the kernel forgets any entry it holds for it).
-using ChangeCallback = std::function<void(int endpoint, const tree::ChangeList&, bool vanished)>;
+    std::function<Result<std::string>(const tree::EndpointSpec&, Deadline, FetchStats&)>;
 
-// What a reader gets for one endpoint.
+// Whether an endpoint's existence changed with a fetch.
+enum class Presence { unchanged, appeared, vanished };
+// Told, after publication, what a refetch changed, or that the endpoint started or stopped
+// answering 404 (so the kernel forgets the entries and listings it holds).
+using ChangeCallback =
+    std::function<void(int endpoint, const tree::ChangeList&, Presence presence)>;
+
+// What a reader gets for one endpoint: its data, or the fact that it does not exist.
 struct View {
-  std::shared_ptr<const tree::Snapshot> snapshot;
+  std::shared_ptr<const tree::Snapshot> snapshot;  // null when absent
   SteadyTime expires;  // end of freshness; kernel cache timeouts follow it
   bool stale = false;  // served past expiry because the refetch failed
+  [[nodiscard]] bool absent() const { return snapshot == nullptr; }
 };
+
+// What is known about an endpoint without asking the service.
+enum class Known { unknown, present, absent, failed };
 
 struct EndpointStatus {
   std::string mount_path;
   std::string state;  // "never fetched", "fresh", "expired", "stale", "absent", "error"
   std::optional<WallTime> last_fetch;
   std::optional<WallTime> expires;
-  std::optional<Error> last_error;
+  std::optional<Error> last_error;  // the most recent failure, kept after a recovery
   std::optional<WallTime> last_error_time;
+  bool failing = false;  // the most recent fetch failed
   std::uint64_t fetches = 0;
   std::uint64_t retries = 0;
   std::uint64_t stale_serves = 0;
   std::uint64_t failures = 0;
-  std::size_t bytes = 0;
+  std::size_t raw_bytes = 0;     // size of <name>.json
+  std::size_t memory_bytes = 0;  // what the snapshot holds in memory
 };
 
 class ResourceCache {
@@ -76,25 +91,33 @@ class ResourceCache {
   ResourceCache(const ResourceCache&) = delete;
   ResourceCache& operator=(const ResourceCache&) = delete;
 
+  // Call before the first fetch.
   void setChangeCallback(ChangeCallback callback);
 
-  // The endpoint's data, fetching it first when it is missing or expired. ENOENT when the
-  // service answers 404 for it.
+  // The endpoint's data for a reader: fresh from the cache, fetched now (or joined to the
+  // fetch under way) within `deadline`, or the last good copy while the service fails.
+  // An absent endpoint is a View without snapshot.
   Result<View> get(int endpoint, Deadline deadline);
-  // What is cached now, fresh or stale, without fetching or counting as a read.
+  // Fetches those of `endpoints` whose data is missing or expired, all at once, and returns
+  // when every fetch ended or `deadline` passed. A probe is not a read: it does not keep the
+  // data refreshed ahead of time.
+  void prefetch(const std::vector<int>& endpoints, Deadline deadline);
+  // The data held now, fresh or stale, without fetching; nullopt when none is servable.
   [[nodiscard]] std::optional<View> peek(int endpoint) const;
-  // True once the service answered 404 and that answer is still fresh. Never fetches.
-  [[nodiscard]] bool knownAbsent(int endpoint) const;
-  // Expires everything: the next access refetches (SIGHUP). Mtimes survive unchanged
-  // values, and the old data remains the stale-if-error fallback.
-  void expireAll();
+  [[nodiscard]] Known known(int endpoint) const;
+  // The last failure of an endpoint that has nothing to serve.
+  [[nodiscard]] std::optional<Error> failure(int endpoint) const;
 
-  // Starts the background thread that refreshes data ahead of expiry.
+  // Every entry counts as expired (SIGHUP): the next access refetches.
+  void expireAll();
+  // The service answers again: failures stop holding back new attempts, and stale copies
+  // are refreshed now.
+  void retryFailedNow();
+
   void startRefresher();
-  // Stops it, waits for refreshes in flight, and drops the change callback.
   void stop();
-  // Endpoints due for a refresh-ahead now; they are marked in flight. Exposed so unit
-  // tests drive refresh with a FakeClock; the refresher thread calls it too.
+  // Endpoints due for a refresh-ahead now. Exposed so unit tests drive refresh with a
+  // FakeClock; the refresher thread calls it too.
   std::vector<int> claimDueRefreshes();
   // Fetches an endpoint claimed by claimDueRefreshes().
   void refresh(int endpoint);
@@ -104,10 +127,20 @@ class ResourceCache {
 
  private:
   struct Entry;
-  Result<View> waitOrFetch(std::unique_lock<std::mutex>& lock, int endpoint, Deadline deadline);
-  Result<View> fetchAndPublish(std::unique_lock<std::mutex>& lock, int endpoint, Deadline deadline);
+  struct Fetched;
+  // What a reader should get without fetching: a view, an error, or nothing (fetch).
+  std::optional<Result<View>> fromCache(Entry& e, bool reader);
+  // One fetch for everyone who needs it now.
+  Result<View> load(int endpoint, Deadline deadline);
+  Result<View> fetchAndPublish(int endpoint, Deadline deadline);
+  // Pure: the answer turned into a snapshot, an absence or a failure.
+  [[nodiscard]] Fetched build(const Entry& e, Result<std::string> body,
+                              std::shared_ptr<const tree::Snapshot> previous) const;
+  Result<View> publish(int endpoint, Fetched fetched);
+  using LogLines = std::vector<std::pair<LogLevel, std::string>>;  // emitted after unlocking
+  void recordFailure(Entry& e, const Error& failure, LogLines& lines);
+  void recordSuccess(Entry& e, const Fetched& fetched, LogLines& lines);
   std::optional<View> servable(const Entry& e, SteadyTime now) const;
-  static Result<View> answer(Entry& e, const View& view);
   std::optional<SteadyTime> refreshDue(const Entry& e) const;
   void refresherLoop();
 
@@ -117,17 +150,17 @@ class ResourceCache {
   Fetcher fetcher_;
   const Clock& clock_;
   const Logger& log_;
-  ChangeCallback on_change_;
 
   mutable std::mutex mu_;
-  std::condition_variable fetched_;
-  std::vector<std::unique_ptr<Entry>> entries_;
+  ChangeCallback on_change_;                     // guarded by mu_
+  std::vector<std::unique_ptr<Entry>> entries_;  // the vector is fixed; Entry state: mu_
 
   std::condition_variable wake_;
-  bool stopping_ = false;
-  bool kicked_ = false;
-  bool trim_due_ = false;  // a big snapshot was built: return freed memory to the system
+  bool stopping_ = false;  // guarded by mu_
+  bool kicked_ = false;    // guarded by mu_
+  bool trim_due_ = false;  // guarded by mu_; a big snapshot was built: return freed memory
   std::thread refresher_;
+  WorkQueue workers_;  // last: stopped first, before anything its jobs use
 };
 
 }  // namespace mdfs::cache

@@ -22,6 +22,7 @@
 #include "mount/fuse_session.h"
 #include "mount/inode_table.h"
 #include "mount/invalidator.h"
+#include "service/health.h"
 #include "service/http_transport.h"
 #include "service/metadata_client.h"
 #include "service/token_source.h"
@@ -137,6 +138,9 @@ std::string staleMountAdvice(const std::string& mountpoint) {
 }
 
 int runDaemon(const Config& config) {
+  // Signals go to the signal thread only; every thread started from here inherits the mask.
+  sigset_t handled = SignalThread::handled();
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   SystemClock clock;
   Logger log(config.debug ? LogLevel::debug : LogLevel::info, Logger::stderrSink());
 
@@ -155,18 +159,17 @@ int runDaemon(const Config& config) {
   api.version = config.api_version;
   api.token_ttl_s = config.token_ttl;
   service::HttpTransport http(transportOptions(config), log);
-  service::TokenSource tokens(api, http, clock, log);
-  service::MetadataClient client(api, http, tokens, log);
+  service::HealthPolicy health_policy;
+  health_policy.probe_timeout = config.timeout;
+  service::ServiceHealth health(http, service::serviceProbe(api), health_policy, clock, log);
+  service::TokenSource tokens(api, http, clock, log, &health);
+  service::MetadataClient client(api, http, tokens, log, &health);
 
   tree::Catalog catalog(config.api_version);
   tree::RenderOptions render;
   render.newline = config.newline;
-  auto fetch = [&client](const tree::EndpointSpec& spec, Deadline deadline,
-                         cache::FetchCounters& counters) {
-    service::FetchStats stats;
-    auto body = client.get(spec.api_path, spec.list_key, deadline, &stats);
-    counters.retries = stats.retries;
-    return body;
+  auto fetch = [&client](const tree::EndpointSpec& spec, Deadline deadline, FetchStats& stats) {
+    return client.get(spec.api_path, spec.list_key, deadline, &stats);
   };
   cache::ResourceCache cache(catalog, cachePolicy(config), render, fetch, clock, log);
 
@@ -185,7 +188,8 @@ int runDaemon(const Config& config) {
     identity.add("token", [&tokens](Deadline d) { return tokens.token(d); });
   }
   if (!config.trusted_profile.empty()) {
-    iam.emplace(api, parseTrustedProfile(config.trusted_profile), http, tokens, clock, log);
+    iam.emplace(api, parseTrustedProfile(config.trusted_profile), http, tokens, clock, log,
+                &health);
     identity.add("iam_token", [&iam](Deadline d) { return iam->token(d); });
     status.setIamTokens(&*iam);
   }
@@ -204,9 +208,6 @@ int runDaemon(const Config& config) {
   if (!config.foreground) log = Logger(log.threshold(), Logger::syslogSink("metadatafs"));
   log.info(startupLine(config));
 
-  // Signals go to the signal thread only; every thread started from here inherits the mask.
-  sigset_t handled = SignalThread::handled();
-  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   struct sigaction wake {};
   wake.sa_handler = wakeOnly;
   sigaction(SIGUSR1, &wake, nullptr);
@@ -214,22 +215,26 @@ int runDaemon(const Config& config) {
 
   mount::Invalidator invalidator(
       [&session](const mount::Invalidation& i) { return session.notify(i); }, log);
-  cache.setChangeCallback([&](int endpoint, const tree::ChangeList& changes, bool vanished) {
-    invalidator.post(fs.invalidationsFor(endpoint, changes, vanished));
-  });
+  cache.setChangeCallback(
+      [&](int endpoint, const tree::ChangeList& changes, cache::Presence presence) {
+        invalidator.post(fs.invalidationsFor(endpoint, changes, presence));
+      });
+  health.onRecovery([&cache] { cache.retryFailedNow(); });
   SignalThread signals(
       session,
       [&] {
         cache.expireAll();
-        invalidator.post(fs.invalidateAll());
+        invalidator.postAll([&fs] { return fs.invalidateAll(); });
       },
       log);
   invalidator.start();
   cache.startRefresher();
+  health.start();
   signals.start();
 
   Status served = session.loop(config.max_threads);
   signals.stop();
+  health.stop();
   cache.stop();
   invalidator.stop();
   session.unmount();

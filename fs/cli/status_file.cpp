@@ -62,7 +62,7 @@ void writeEndpoint(Writer& w, const cache::EndpointStatus& s, std::int64_t ttl) 
   writeCounter(w, "retries", s.retries);
   writeCounter(w, "failures", s.failures);
   writeCounter(w, "stale_serves", s.stale_serves);
-  writeCounter(w, "bytes", s.bytes);
+  writeCounter(w, "bytes", s.memory_bytes);
   w.EndObject();
 }
 

@@ -24,15 +24,6 @@ const char* levelName(LogLevel level) {
   return "?";
 }
 
-std::string Error::describe() const {
-  std::string out = message;
-  if (http_status != 0) out += " (HTTP " + std::to_string(http_status);
-  if (!code.empty()) out += (http_status != 0 ? ", code " : " (code ") + code;
-  if (!trace.empty()) out += (http_status != 0 || !code.empty() ? ", trace " : " (trace ") + trace;
-  if (http_status != 0 || !code.empty() || !trace.empty()) out += ")";
-  return out;
-}
-
 Logger::Logger(LogLevel threshold, Sink sink) : threshold_(threshold), sink_(std::move(sink)) {}
 
 void Logger::log(LogLevel level, std::string_view message) const {

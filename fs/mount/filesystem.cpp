@@ -3,6 +3,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <span>
+#include <tuple>
+#include <utility>
+
+#include "common/single_flight.h"
 
 namespace mdfs::mount {
 namespace {
@@ -44,6 +49,17 @@ Content slice(std::shared_ptr<const void> owner, std::string_view bytes, std::ui
   return {std::move(owner), bytes.substr(offset, size)};
 }
 
+Error noLonger(const std::string& path) {
+  return makeError(ErrorKind::not_found, "no longer present: " + path, LogLevel::debug);
+}
+
+Error unknownInode() {
+  return makeError(ErrorKind::not_found, "unknown inode", LogLevel::debug);
+}
+
+// The d_ino of a plain (not "plus") directory entry the kernel holds no inode for.
+constexpr std::uint64_t kUnknownIno = 0xffffffff;
+
 }  // namespace
 
 struct Filesystem::Place {
@@ -55,11 +71,23 @@ struct Filesystem::Place {
 };
 
 // The last bytes produced for a dynamic file, reused while valid so that the size the
-// kernel saw in getattr matches what read returns.
+// kernel saw in getattr matches what read returns. Producing runs through `flight`, so no
+// lock is held while a token is requested and each waiter keeps its own deadline.
 struct Filesystem::DynamicSlot {
+  SingleFlight<Result<DynamicContent>> flight;
   std::mutex mu;
-  std::shared_ptr<const DynamicContent> content;
-  SteadyTime valid_until{};
+  std::shared_ptr<const DynamicContent> content;  // guarded by mu
+  SteadyTime valid_until{};                       // guarded by mu
+};
+
+// A directory's entries in listing order: "." and "..", a snapshot's children (built only
+// when visited, so a directory of 10,000 entries costs O(n) over all readdir calls), then
+// the rest, each with the path that names its inode.
+struct Filesystem::Listing {
+  std::optional<cache::View> view;
+  std::span<const tree::Node> kids;
+  std::string dir;
+  std::vector<std::pair<std::string, DirEntry>> tail;
 };
 
 Filesystem::Filesystem(const tree::Catalog& catalog, cache::ResourceCache& cache,
@@ -123,103 +151,117 @@ double Filesystem::timeoutOf(const cache::View& view) const {
   return std::max(left.count(), kMinTimeout);
 }
 
-Entry Filesystem::dirEntryFor(const std::string& path, std::uint32_t perm, std::int64_t mtime_ns,
-                              double timeout) const {
+Entry Filesystem::dirEntry(std::int64_t mtime_ns, double timeout) const {
   Entry e;
-  e.attr.ino = inodes_.idFor(path);
-  e.attr.mode = S_IFDIR | perm;
+  e.attr.mode = S_IFDIR | kDirPerm;
   e.attr.mtime_ns = mtime_ns;
   e.timeout = timeout;
   return e;
 }
 
+std::uint64_t Filesystem::inodeFor(const std::string& path, bool counted) {
+  if (counted) return inodes_.acquire(path);
+  return inodes_.find(path).value_or(kUnknownIno);
+}
+
 Result<Entry> Filesystem::lookup(std::uint64_t parent, std::string_view name) {
   auto dir = inodes_.pathOf(parent);
-  if (!dir) return makeError(ENOENT, "unknown directory inode", LogLevel::debug);
-  return entryAt(join(*dir, name), deadline());
+  if (!dir) return makeError(ErrorKind::not_found, "unknown directory inode", LogLevel::debug);
+  std::string path = join(*dir, name);
+  auto entry = entryAt(path, deadline());
+  if (entry.ok() && !entry->negative) entry->attr.ino = inodes_.acquire(path);
+  return entry;
 }
 
 Result<Entry> Filesystem::getattr(std::uint64_t ino) {
   auto path = inodes_.pathOf(ino);
-  if (!path) return makeError(ENOENT, "unknown inode", LogLevel::debug);
+  if (!path) return unknownInode();
   auto entry = entryAt(*path, deadline());
-  if (entry.ok() && entry->negative) {
-    return makeError(ENOENT, "no longer present: " + *path, LogLevel::debug);
-  }
+  if (entry.ok() && entry->negative) return noLonger(*path);
+  if (entry.ok()) entry->attr.ino = ino;
   return entry;
+}
+
+void Filesystem::forget(std::uint64_t ino, std::uint64_t count) {
+  inodes_.forget(ino, count);
 }
 
 Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
   Place place = classify(path);
-  auto ttl = static_cast<double>(options_.default_ttl.count());
   switch (place.kind) {
     case Place::Kind::root:
     case Place::Kind::dynamic_dir:
-      return dirEntryFor(path, kDirPerm, mount_time_ns_, ttl);
+      return dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count()));
     case Place::Kind::endpoint_dir:
-      return endpointDirEntry(path, place.endpoint);
+      return endpointEntry(place.endpoint, false, deadline);
     case Place::Kind::raw_json:
+      return endpointEntry(place.endpoint, true, deadline);
     case Place::Kind::data:
-      return dataEntry(path, place, deadline);
-    case Place::Kind::dynamic_file: {
-      auto content = dynamicContent(static_cast<std::size_t>(place.dynamic), deadline);
-      if (!content) return content.error();
-      Entry e;
-      e.attr.ino = inodes_.idFor(path);
-      e.attr.mode = S_IFREG | dynamic_[static_cast<std::size_t>(place.dynamic)].perm;
-      e.attr.size = content->bytes.size();
-      e.attr.mtime_ns = content->mtime_ns;
-      e.timeout = std::max(std::chrono::duration<double>(content->valid_for).count(), kMinTimeout);
-      return e;
-    }
+      return dataEntry(place, deadline);
+    case Place::Kind::dynamic_file:
+      return dynamicEntry(static_cast<std::size_t>(place.dynamic), deadline);
     case Place::Kind::none:
       break;
   }
   Entry missing;
   missing.negative = true;
-  missing.timeout = ttl;
+  missing.timeout = static_cast<double>(options_.default_ttl.count());
   return missing;
 }
 
-// An endpoint's directory exists without fetching it: listing a parent costs nothing.
-Result<Entry> Filesystem::endpointDirEntry(const std::string& path, int endpoint) const {
-  if (cache_.knownAbsent(endpoint)) {
-    Entry missing;
-    missing.negative = true;
-    missing.timeout = static_cast<double>(cache_.ttlOf(endpoint).count());
-    return missing;
-  }
-  auto view = cache_.peek(endpoint);
-  std::int64_t mtime = view ? view->snapshot->root().mtime_ns : mount_time_ns_;
-  double timeout = view ? timeoutOf(*view) : static_cast<double>(options_.default_ttl.count());
-  return dirEntryFor(path, kDirPerm, mtime, timeout);
+// An endpoint's directory or <name>.json exists when the service has its data: finding out
+// costs one fetch, which any read below it needs anyway.
+Result<Entry> Filesystem::endpointEntry(int endpoint, bool raw, Deadline deadline) {
+  auto view = cache_.get(endpoint, deadline);
+  if (!view) return view.error();
+  if (view->absent()) return negativeFor(*view);
+  return raw ? rawOf(*view) : endpointDirOf(*view);
 }
 
-Result<Entry> Filesystem::dataEntry(const std::string& path, const Place& place,
-                                    Deadline deadline) {
+Result<Entry> Filesystem::dataEntry(const Place& place, Deadline deadline) {
   auto view = cache_.get(place.endpoint, deadline);
   if (!view) return view.error();
-  const tree::Snapshot& snap = *view->snapshot;
-  if (place.kind != Place::Kind::raw_json) return nodeEntry(path, snap.find(place.rel), *view);
+  if (view->absent()) return negativeFor(*view);
+  return nodeEntry(view->snapshot->find(place.rel), *view);
+}
+
+Result<Entry> Filesystem::dynamicEntry(std::size_t index, Deadline deadline) {
+  auto content = dynamicContent(index, deadline);
+  if (!content) return content.error();
   Entry e;
-  e.timeout = timeoutOf(*view);
-  e.attr.ino = inodes_.idFor(path);
+  e.attr.mode = S_IFREG | dynamic_[index].perm;
+  e.attr.size = content->bytes.size();
+  e.attr.mtime_ns = content->mtime_ns;
+  e.timeout = std::max(std::chrono::duration<double>(content->valid_for).count(), kMinTimeout);
+  return e;
+}
+
+Entry Filesystem::endpointDirOf(const cache::View& view) const {
+  return dirEntry(view.snapshot->root().mtime_ns, timeoutOf(view));
+}
+
+Entry Filesystem::rawOf(const cache::View& view) const {
+  const tree::Snapshot& snap = *view.snapshot;
+  Entry e;
+  e.timeout = timeoutOf(view);
   e.attr.mode = S_IFREG | (snap.rawSecret() ? kSecretFilePerm : kFilePerm);
   e.attr.size = snap.raw().size();
   e.attr.mtime_ns = snap.rawMtime();
   return e;
 }
 
-Entry Filesystem::nodeEntry(const std::string& path, const tree::Node* node,
-                            const cache::View& view) const {
+Entry Filesystem::negativeFor(const cache::View& view) const {
+  Entry e;
+  e.negative = true;
+  e.timeout = timeoutOf(view);
+  return e;
+}
+
+Entry Filesystem::nodeEntry(const tree::Node* node, const cache::View& view) const {
+  if (node == nullptr) return negativeFor(view);
   const tree::Snapshot& snap = *view.snapshot;
   Entry e;
   e.timeout = timeoutOf(view);
-  if (node == nullptr) {
-    e.negative = true;
-    return e;
-  }
-  e.attr.ino = inodes_.idFor(path);
   e.attr.mtime_ns = node->mtime_ns;
   switch (node->kind) {
     case tree::Node::Kind::directory:
@@ -239,83 +281,77 @@ Entry Filesystem::nodeEntry(const std::string& path, const tree::Node* node,
 
 Result<DynamicContent> Filesystem::dynamicContent(std::size_t index, Deadline deadline) {
   DynamicSlot& slot = *slots_[index];
-  std::lock_guard lock(slot.mu);
-  SteadyTime now = clock_.steady();
-  if (!slot.content || now >= slot.valid_until) {
-    auto produced = dynamic_[index].produce(deadline);
-    if (!produced) return produced.error();
-    slot.valid_until = now + produced->valid_for;
-    slot.content = std::make_shared<const DynamicContent>(std::move(produced).value());
+  {
+    std::lock_guard lock(slot.mu);
+    if (slot.content && clock_.steady() < slot.valid_until) return *slot.content;
   }
-  return *slot.content;
+  auto produced = slot.flight.run(deadline, [&]() -> Result<DynamicContent> {
+    auto fresh = dynamic_[index].produce(deadline);
+    if (!fresh) return fresh;
+    std::lock_guard lock(slot.mu);
+    slot.valid_until = clock_.steady() + fresh->valid_for;
+    slot.content = std::make_shared<const DynamicContent>(fresh.value());
+    return fresh;
+  });
+  if (!produced) {
+    return makeError(ErrorKind::timed_out, "timed out waiting for " + dynamic_[index].path);
+  }
+  return std::move(*produced);
 }
 
-Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, const EntrySink& emit) {
+Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, bool plus,
+                           const EntrySink& emit) {
   auto path = inodes_.pathOf(ino);
-  if (!path) return makeError(ENOENT, "unknown inode", LogLevel::debug);
+  if (!path) return unknownInode();
   Place place = classify(*path);
-  // Positions: "." and "..", then a snapshot's children (built only when visited, so a
-  // directory of 10,000 entries costs O(n) over all readdir calls), then the rest.
-  std::vector<DirEntry> head;
-  head.push_back({".", dirEntryFor(*path, kDirPerm, 0, 0)});
-  head.push_back({"..", {}});
-  head.back().entry.attr.ino = parentOf(ino);
-  head.back().entry.attr.mode = S_IFDIR;
-  std::vector<DirEntry> tail;
-  std::span<const tree::Node> kids;
-  std::optional<cache::View> view;
+  Listing listing;
+  listing.dir = *path;
+  Status filled = Ok{};
   switch (place.kind) {
     case Place::Kind::root:
-      listRoot(tail);
+      filled = listRoot(listing, deadline());
       break;
     case Place::Kind::dynamic_dir:
-      for (const auto& d : dynamic_) {
-        if (d.hidden || dirname(d.path) != *path) continue;
-        Entry e;
-        e.known = false;  // producing a token just to list it would cost a request
-        e.attr.ino = inodes_.idFor(d.path);
-        e.attr.mode = S_IFREG | d.perm;
-        tail.push_back({std::string(basename(d.path)), e});
-      }
+      listDynamicDir(*path, listing);
       break;
     case Place::Kind::endpoint_dir:
-    case Place::Kind::data: {
-      auto got = cache_.get(place.endpoint, deadline());
-      if (!got) return got.error();
-      view = std::move(got).value();
-      const tree::Node* node = view->snapshot->find(place.rel);
-      if (node == nullptr) return makeError(ENOENT, "no longer present: " + *path, LogLevel::debug);
-      if (node->kind != tree::Node::Kind::directory) {
-        return makeError(ENOTDIR, "not a directory: " + *path, LogLevel::debug);
-      }
-      kids = view->snapshot->children(*node);
-      if (place.kind == Place::Kind::endpoint_dir) listEndpointChildren(*path, tail);
+    case Place::Kind::data:
+      filled = listData(place, *path, listing, deadline());
+      break;
+    default:
+      return makeError(ErrorKind::not_directory, "not a directory: " + *path, LogLevel::debug);
+  }
+  if (!filled) return filled.error();
+  const std::size_t total = 2 + listing.kids.size() + listing.tail.size();
+  for (auto i = static_cast<std::size_t>(offset); i < total; ++i) {
+    DirEntry entry;
+    std::string child;
+    if (i < 2) {
+      entry.name = i == 0 ? "." : "..";
+      entry.entry = dirEntry(0, 0);
+      entry.entry.attr.ino = i == 0 ? ino : parentOf(ino);
+    } else if (i < 2 + listing.kids.size()) {
+      const tree::Node& node = listing.kids[i - 2];
+      entry.name = std::string(listing.view->snapshot->name(node));
+      if (place.kind == Place::Kind::endpoint_dir && reservedName(*path, entry.name)) continue;
+      child = join(*path, entry.name);
+      entry.entry = nodeEntry(&node, *listing.view);
+    } else {
+      std::tie(child, entry) = listing.tail[i - 2 - listing.kids.size()];
+    }
+    const bool counted = plus && i >= 2 && entry.entry.has_attributes;
+    if (i >= 2) entry.entry.attr.ino = inodeFor(child, counted);
+    if (!emit(entry, i + 1)) {
+      if (counted) inodes_.forget(entry.entry.attr.ino, 1);  // not delivered after all
       break;
     }
-    default:
-      return makeError(ENOTDIR, "not a directory: " + *path, LogLevel::debug);
-  }
-  const std::size_t total = head.size() + kids.size() + tail.size();
-  for (auto i = static_cast<std::size_t>(offset); i < total; ++i) {
-    bool more = true;
-    if (i < head.size()) {
-      more = emit(head[i], i + 1);
-    } else if (i < head.size() + kids.size()) {
-      const tree::Node& child = kids[i - head.size()];
-      std::string name(view->snapshot->name(child));
-      std::string child_path = join(*path, name);
-      more = emit({std::move(name), nodeEntry(child_path, &child, *view)}, i + 1);
-    } else {
-      more = emit(tail[i - head.size() - kids.size()], i + 1);
-    }
-    if (!more) break;
   }
   return Ok{};
 }
 
 Result<std::vector<DirEntry>> Filesystem::list(std::uint64_t ino) {
   std::vector<DirEntry> out;
-  auto s = readdir(ino, 2, [&](const DirEntry& d, std::uint64_t) {
+  auto s = readdir(ino, 2, false, [&](const DirEntry& d, std::uint64_t) {
     out.push_back(d);
     return true;
   });
@@ -323,44 +359,105 @@ Result<std::vector<DirEntry>> Filesystem::list(std::uint64_t ino) {
   return out;
 }
 
-void Filesystem::listRoot(std::vector<DirEntry>& out) {
-  listEndpointChildren("", out);
+Status Filesystem::listRoot(Listing& listing, Deadline deadline) {
+  cache_.prefetch(catalog_.childrenOf(""), deadline);
+  if (auto s = listChildEndpoints("", listing, true); !s) return s;
   for (const auto& d : dynamic_) {
-    auto top = d.path.substr(0, d.path.find('/'));
+    std::string top = d.path.substr(0, d.path.find('/'));
     if (d.hidden || top == d.path) continue;  // top-level dynamic files are hidden ones
-    if (std::any_of(out.begin(), out.end(), [&](const DirEntry& e) { return e.name == top; })) {
-      continue;
-    }
-    out.push_back({top, dirEntryFor(top, kDirPerm, mount_time_ns_,
-                                    static_cast<double>(options_.default_ttl.count()))});
+    bool listed = std::any_of(listing.tail.begin(), listing.tail.end(),
+                              [&](const auto& t) { return t.first == top; });
+    if (listed) continue;
+    listing.tail.push_back(
+        {top, {top, dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count()))}});
+  }
+  return Ok{};
+}
+
+void Filesystem::listDynamicDir(const std::string& dir, Listing& listing) const {
+  for (const auto& d : dynamic_) {
+    if (d.hidden || dirname(d.path) != dir) continue;
+    Entry e;
+    e.has_attributes = false;  // producing a token just to list it would cost a request
+    e.attr.mode = S_IFREG | d.perm;
+    listing.tail.push_back({d.path, {std::string(basename(d.path)), e}});
   }
 }
 
-// Child endpoints of `dir`: their directories and <name>.json, known without fetching.
-void Filesystem::listEndpointChildren(const std::string& dir, std::vector<DirEntry>& out) {
-  for (int child : catalog_.childrenOf(dir)) {
-    if (cache_.knownAbsent(child)) continue;
-    const auto& spec = catalog_.endpoints()[static_cast<std::size_t>(child)];
-    auto dir_entry = endpointDirEntry(spec.mount_path, child);
-    if (dir_entry) out.push_back({std::string(spec.name()), dir_entry.value()});
-    std::string raw = spec.mount_path + std::string(kRawSuffix);
-    Entry e;
-    e.attr.ino = inodes_.idFor(raw);
-    e.attr.mode = S_IFREG | (spec.rawIsSecret() ? kSecretFilePerm : kFilePerm);
-    if (auto view = cache_.peek(child)) {
-      e.attr.size = view->snapshot->raw().size();
-      e.attr.mtime_ns = view->snapshot->rawMtime();
-      e.timeout = timeoutOf(*view);
-    } else {
-      e.known = false;
-    }
-    out.push_back({std::string(spec.name()) + std::string(kRawSuffix), e});
+Status Filesystem::listData(const Place& place, const std::string& path, Listing& listing,
+                            Deadline deadline) {
+  const bool top = place.kind == Place::Kind::endpoint_dir;
+  if (top) {
+    // The endpoint and its child endpoints in one round: the listing shows which exist.
+    std::vector<int> wanted = catalog_.childrenOf(path);
+    wanted.insert(wanted.begin(), place.endpoint);
+    cache_.prefetch(wanted, deadline);
   }
+  auto got = cache_.get(place.endpoint, deadline);
+  if (!got) return got.error();
+  if (got->absent()) return noLonger(path);
+  listing.view = std::move(got).value();
+  const tree::Node* node = listing.view->snapshot->find(place.rel);
+  if (node == nullptr) return noLonger(path);
+  if (node->kind != tree::Node::Kind::directory) {
+    return makeError(ErrorKind::not_directory, "not a directory: " + path, LogLevel::debug);
+  }
+  listing.kids = listing.view->snapshot->children(*node);
+  if (top) return listChildEndpoints(path, listing, false);
+  return Ok{};
+}
+
+// Child endpoints of `dir` with their <name>.json, as far as the service answered: absent
+// ones are left out; ones whose fetch failed are listed without attributes (using them
+// gives the error). With `need_one`, a listing where every child failed is that failure.
+Status Filesystem::listChildEndpoints(const std::string& dir, Listing& listing,
+                                      bool need_one) const {
+  std::optional<Error> first_failure;
+  bool any = false;
+  for (int child : catalog_.childrenOf(dir)) {
+    const auto& spec = catalog_.endpoints()[static_cast<std::size_t>(child)];
+    std::string name(spec.name());
+    std::string raw_path = spec.mount_path + std::string(kRawSuffix);
+    std::string raw_name = name + std::string(kRawSuffix);
+    if (auto view = cache_.peek(child)) {
+      if (view->absent()) continue;
+      any = true;
+      listing.tail.push_back({spec.mount_path, {name, endpointDirOf(*view)}});
+      listing.tail.push_back({raw_path, {raw_name, rawOf(*view)}});
+      continue;
+    }
+    if (!first_failure) {
+      first_failure = cache_.failure(child).value_or(makeError(
+          ErrorKind::timed_out, "no answer in time for " + spec.api_path, LogLevel::warning));
+    }
+    Entry unknown;
+    unknown.has_attributes = false;
+    unknown.attr.mode = S_IFDIR | kDirPerm;
+    listing.tail.push_back({spec.mount_path, {name, unknown}});
+    unknown.attr.mode = S_IFREG | (spec.rawIsSecret() ? kSecretFilePerm : kFilePerm);
+    listing.tail.push_back({raw_path, {raw_name, unknown}});
+  }
+  if (need_one && !any && first_failure) return *first_failure;
+  return Ok{};
+}
+
+// Names that belong to a child endpoint (its directory and <name>.json) win over members
+// of the parent's document: lookup answers them from the child endpoint.
+bool Filesystem::reservedName(const std::string& dir, std::string_view name) const {
+  for (int child : catalog_.childrenOf(dir)) {
+    std::string_view own = catalog_.endpoints()[static_cast<std::size_t>(child)].name();
+    if (name == own) return true;
+    if (name.size() == own.size() + kRawSuffix.size() && name.substr(0, own.size()) == own &&
+        name.substr(own.size()) == kRawSuffix) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Result<Content> Filesystem::read(std::uint64_t ino, std::uint64_t offset, std::size_t size) {
   auto path = inodes_.pathOf(ino);
-  if (!path) return makeError(ENOENT, "unknown inode", LogLevel::debug);
+  if (!path) return unknownInode();
   Place place = classify(*path);
   if (place.kind == Place::Kind::dynamic_file) {
     auto content = dynamicContent(static_cast<std::size_t>(place.dynamic), deadline());
@@ -369,31 +466,36 @@ Result<Content> Filesystem::read(std::uint64_t ino, std::uint64_t offset, std::s
     return slice(owner, *owner, offset, size);
   }
   if (place.kind != Place::Kind::data && place.kind != Place::Kind::raw_json) {
-    return makeError(EISDIR, "not a file: " + *path, LogLevel::debug);
+    return makeError(ErrorKind::is_directory, "not a file: " + *path, LogLevel::debug);
   }
   auto view = cache_.get(place.endpoint, deadline());
   if (!view) return view.error();
+  if (view->absent()) return noLonger(*path);
   auto snap = view->snapshot;
   if (place.kind == Place::Kind::raw_json) return slice(snap, snap->raw(), offset, size);
   const tree::Node* node = snap->find(place.rel);
-  if (node == nullptr) return makeError(ENOENT, "no longer present: " + *path, LogLevel::debug);
+  if (node == nullptr) return noLonger(*path);
   if (node->kind != tree::Node::Kind::file) {
-    return makeError(EISDIR, "not a file: " + *path, LogLevel::debug);
+    return makeError(ErrorKind::is_directory, "not a file: " + *path, LogLevel::debug);
   }
   return slice(snap, snap->data(*node), offset, size);
 }
 
 Result<std::string> Filesystem::readlink(std::uint64_t ino) {
   auto path = inodes_.pathOf(ino);
-  if (!path) return makeError(ENOENT, "unknown inode", LogLevel::debug);
+  if (!path) return unknownInode();
   Place place = classify(*path);
-  if (place.kind != Place::Kind::data) return makeError(EINVAL, "not a link", LogLevel::debug);
+  if (place.kind != Place::Kind::data) {
+    return makeError(ErrorKind::invalid, "not a link", LogLevel::debug);
+  }
   auto view = cache_.get(place.endpoint, deadline());
   if (!view) return view.error();
+  if (view->absent()) return noLonger(*path);
   const tree::Node* node = view->snapshot->find(place.rel);
-  if (node == nullptr) return makeError(ENOENT, "no longer present: " + *path, LogLevel::debug);
-  if (node->kind != tree::Node::Kind::symlink)
-    return makeError(EINVAL, "not a link", LogLevel::debug);
+  if (node == nullptr) return noLonger(*path);
+  if (node->kind != tree::Node::Kind::symlink) {
+    return makeError(ErrorKind::invalid, "not a link", LogLevel::debug);
+  }
   return std::string(view->snapshot->data(*node));
 }
 
@@ -405,7 +507,7 @@ std::uint64_t Filesystem::parentOf(std::uint64_t ino) const {
 
 std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
                                                        const tree::ChangeList& changes,
-                                                       bool vanished) const {
+                                                       cache::Presence presence) const {
   const std::string& mount = catalog_.endpoints()[static_cast<std::size_t>(endpoint)].mount_path;
   std::vector<Invalidation> out;
   auto inode = [&](const std::string& path) {
@@ -423,7 +525,8 @@ std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
   for (const auto& rel : changes.added)
     entry(join(mount, rel));
   if (changes.raw_changed) inode(mount + std::string(kRawSuffix));
-  if (vanished) {
+  if (presence != cache::Presence::unchanged) {
+    // The name (or a cached "no such name") and the parent's cached listing both go.
     entry(mount);
     entry(mount + std::string(kRawSuffix));
     inode(std::string(dirname(mount)));
@@ -433,7 +536,7 @@ std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
 
 std::vector<Invalidation> Filesystem::invalidateAll() const {
   std::vector<Invalidation> out;
-  for (std::uint64_t ino = 1; ino <= inodes_.size(); ++ino) {
+  for (std::uint64_t ino : inodes_.all()) {
     out.push_back({Invalidation::Kind::inode, ino, {}});
   }
   return out;

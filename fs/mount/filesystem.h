@@ -30,12 +30,13 @@ struct Attributes {
   std::int64_t mtime_ns = 0;
 };
 
-// A lookup or getattr answer. `known` is false for directory entries whose attributes
-// would cost a fetch to learn; the kernel then looks them up when needed.
+// A lookup or getattr answer. `has_attributes` is false for directory entries whose
+// attributes are not known without a fetch that failed or was not needed; the kernel then
+// looks them up when it wants them.
 struct Entry {
   Attributes attr;
   double timeout = 0;  // seconds the kernel may keep the entry and attributes
-  bool known = true;
+  bool has_attributes = true;
   bool negative = false;  // the name does not exist (cacheable for `timeout`)
 };
 
@@ -89,13 +90,19 @@ class Filesystem {
   // Call before serving; dynamic files never change after that.
   void addDynamicFile(DynamicFile file);
 
+  // A name in a directory. The inode of a found entry counts as one lookup by the kernel
+  // (see forget).
   Result<Entry> lookup(std::uint64_t parent, std::string_view name);
   Result<Entry> getattr(std::uint64_t ino);
+  // The kernel forgot `count` lookups of `ino`.
+  void forget(std::uint64_t ino, std::uint64_t count);
   // Visits a directory's entries from position `offset` ("." is 0, ".." is 1) until
   // `emit` returns false; `next` is the position after the entry. Only visited entries
-  // are built.
+  // are built. Listing a directory first learns, in one parallel round of fetches, which of
+  // its child endpoints exist, so every name listed can be looked up. With `plus`, entries
+  // with attributes carry an inode that counts as a lookup (READDIRPLUS).
   using EntrySink = std::function<bool(const DirEntry& entry, std::uint64_t next)>;
-  Status readdir(std::uint64_t ino, std::uint64_t offset, const EntrySink& emit);
+  Status readdir(std::uint64_t ino, std::uint64_t offset, bool plus, const EntrySink& emit);
   // Every entry but "." and "..".
   Result<std::vector<DirEntry>> list(std::uint64_t ino);
   Result<Content> read(std::uint64_t ino, std::uint64_t offset, std::size_t size);
@@ -108,24 +115,32 @@ class Filesystem {
   // What the kernel must forget after the cache published a change to `endpoint`.
   [[nodiscard]] std::vector<Invalidation> invalidationsFor(int endpoint,
                                                            const tree::ChangeList& changes,
-                                                           bool vanished) const;
+                                                           cache::Presence presence) const;
   // Every inode the kernel may hold (after SIGHUP).
   [[nodiscard]] std::vector<Invalidation> invalidateAll() const;
 
  private:
   struct Place;
   struct DynamicSlot;
+  struct Listing;
   [[nodiscard]] Place classify(std::string_view path) const;
+  // Attributes of `path`; the inode is left for the caller to fill in.
   Result<Entry> entryAt(const std::string& path, Deadline deadline);
-  [[nodiscard]] Result<Entry> endpointDirEntry(const std::string& path, int endpoint) const;
-  Result<Entry> dataEntry(const std::string& path, const Place& place, Deadline deadline);
-  [[nodiscard]] Entry nodeEntry(const std::string& path, const tree::Node* node,
-                                const cache::View& view) const;
+  Result<Entry> endpointEntry(int endpoint, bool raw, Deadline deadline);
+  Result<Entry> dataEntry(const Place& place, Deadline deadline);
+  Result<Entry> dynamicEntry(std::size_t index, Deadline deadline);
+  [[nodiscard]] Entry endpointDirOf(const cache::View& view) const;
+  [[nodiscard]] Entry rawOf(const cache::View& view) const;
+  [[nodiscard]] Entry nodeEntry(const tree::Node* node, const cache::View& view) const;
+  [[nodiscard]] Entry negativeFor(const cache::View& view) const;
   Result<DynamicContent> dynamicContent(std::size_t index, Deadline deadline);
-  void listRoot(std::vector<DirEntry>& out);
-  void listEndpointChildren(const std::string& dir, std::vector<DirEntry>& out);
-  [[nodiscard]] Entry dirEntryFor(const std::string& path, std::uint32_t perm,
-                                  std::int64_t mtime_ns, double timeout) const;
+  Status listRoot(Listing& listing, Deadline deadline);
+  void listDynamicDir(const std::string& dir, Listing& listing) const;
+  Status listData(const Place& place, const std::string& path, Listing& listing, Deadline deadline);
+  Status listChildEndpoints(const std::string& dir, Listing& listing, bool need_one) const;
+  [[nodiscard]] bool reservedName(const std::string& dir, std::string_view name) const;
+  [[nodiscard]] std::uint64_t inodeFor(const std::string& path, bool counted);
+  [[nodiscard]] Entry dirEntry(std::int64_t mtime_ns, double timeout) const;
   [[nodiscard]] double timeoutOf(const cache::View& view) const;
   [[nodiscard]] Deadline deadline() const { return deadlineIn(options_.op_timeout); }
 

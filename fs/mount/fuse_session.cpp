@@ -78,7 +78,7 @@ fuse_entry_param toEntryParam(const Entry& e, std::uint32_t uid, std::uint32_t g
   }
   p.attr = toStat(e.attr, uid, gid);
   // Entries listed without attributes: the kernel keeps the name, not a cached inode.
-  p.ino = e.known ? e.attr.ino : 0;
+  p.ino = e.has_attributes ? e.attr.ino : 0;
   p.generation = 1;
   p.attr_timeout = e.timeout;
   p.entry_timeout = e.timeout;
@@ -132,11 +132,14 @@ void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   });
 }
 
-void opForget(fuse_req_t req, fuse_ino_t /*ino*/, uint64_t /*nlookup*/) {
+void opForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  stateOf(req).fs.forget(ino, nlookup);
   fuse_reply_none(req);
 }
 
-void opForgetMulti(fuse_req_t req, size_t /*count*/, fuse_forget_data* /*forgets*/) {
+void opForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i)
+    stateOf(req).fs.forget(forgets[i].ino, forgets[i].nlookup);
   fuse_reply_none(req);
 }
 
@@ -195,7 +198,7 @@ void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
       used += n;
       return true;
     };
-    auto r = stateOf(req).fs.readdir(ino, static_cast<std::uint64_t>(off), emit);
+    auto r = stateOf(req).fs.readdir(ino, static_cast<std::uint64_t>(off), plus, emit);
     if (!r) return replyError(req, r.error(), plus ? "readdirplus" : "readdir");
     fuse_reply_buf(req, buf.get(), used);
   });

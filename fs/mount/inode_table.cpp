@@ -1,14 +1,9 @@
 #include "mount/inode_table.h"
 
+#include <algorithm>
 #include <mutex>
-#include <vector>
 
 namespace mdfs::mount {
-
-InodeTable::InodeTable() {
-  entries_.push_back({0, {}});
-}
-
 namespace {
 
 // Splits the first component off `path`.
@@ -20,6 +15,10 @@ std::string_view nextName(std::string_view& path) {
 }
 
 }  // namespace
+
+InodeTable::InodeTable() {
+  nodes_[kRoot] = Node{0, {}, 1, 0};
+}
 
 std::pair<std::uint64_t, std::string_view> InodeTable::known(std::string_view path) const {
   std::uint64_t ino = kRoot;
@@ -33,21 +32,40 @@ std::pair<std::uint64_t, std::string_view> InodeTable::known(std::string_view pa
   return {ino, path};
 }
 
-std::uint64_t InodeTable::idFor(std::string_view path) {
-  {
-    std::shared_lock lock(mu_);
-    auto [ino, rest] = known(path);
-    if (rest.empty()) return ino;
-  }
+std::uint64_t InodeTable::acquire(std::string_view path) {
   std::unique_lock lock(mu_);
   auto [ino, rest] = known(path);
   while (!rest.empty()) {
-    entries_.push_back({ino, std::string(nextName(rest))});
-    std::uint64_t id = entries_.size();
-    ids_.emplace(Key{ino, entries_.back().name}, id);
+    std::uint64_t id = next_++;
+    Node& node = nodes_[id];
+    node.parent = ino;
+    node.name = std::string(nextName(rest));
+    ids_.emplace(Key{ino, node.name}, id);
+    ++nodes_[ino].children;
     ino = id;
   }
+  ++nodes_[ino].lookups;
   return ino;
+}
+
+void InodeTable::forget(std::uint64_t ino, std::uint64_t count) {
+  std::unique_lock lock(mu_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end() || ino == kRoot) return;
+  it->second.lookups -= std::min(count, it->second.lookups);
+  prune(ino);
+}
+
+void InodeTable::prune(std::uint64_t ino) {
+  while (ino != kRoot) {
+    auto it = nodes_.find(ino);
+    if (it == nodes_.end() || it->second.lookups > 0 || it->second.children > 0) return;
+    std::uint64_t parent = it->second.parent;
+    ids_.erase(Key{parent, it->second.name});
+    nodes_.erase(it);
+    --nodes_[parent].children;
+    ino = parent;
+  }
 }
 
 std::optional<std::uint64_t> InodeTable::find(std::string_view path) const {
@@ -59,10 +77,12 @@ std::optional<std::uint64_t> InodeTable::find(std::string_view path) const {
 
 std::optional<std::string> InodeTable::pathOf(std::uint64_t ino) const {
   std::shared_lock lock(mu_);
-  if (ino == 0 || ino > entries_.size()) return std::nullopt;
   std::vector<const std::string*> names;
-  for (std::uint64_t at = ino; at != kRoot; at = entries_[at - 1].parent) {
-    names.push_back(&entries_[at - 1].name);
+  for (std::uint64_t at = ino; at != kRoot;) {
+    auto it = nodes_.find(at);
+    if (it == nodes_.end()) return std::nullopt;
+    names.push_back(&it->second.name);
+    at = it->second.parent;
   }
   std::string path;
   for (auto it = names.rbegin(); it != names.rend(); ++it) {
@@ -74,7 +94,16 @@ std::optional<std::string> InodeTable::pathOf(std::uint64_t ino) const {
 
 std::size_t InodeTable::size() const {
   std::shared_lock lock(mu_);
-  return entries_.size();
+  return nodes_.size();
+}
+
+std::vector<std::uint64_t> InodeTable::all() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::uint64_t> out;
+  out.reserve(nodes_.size());
+  for (const auto& [ino, node] : nodes_)
+    out.push_back(ino);
+  return out;
 }
 
 }  // namespace mdfs::mount

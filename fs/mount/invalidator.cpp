@@ -26,9 +26,17 @@ void Invalidator::post(std::vector<Invalidation> items) {
   cv_.notify_all();
 }
 
+void Invalidator::postAll(std::function<std::vector<Invalidation>()> everything) {
+  {
+    std::lock_guard lock(mu_);
+    everything_ = std::move(everything);
+  }
+  cv_.notify_all();
+}
+
 void Invalidator::drain() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return (queue_.empty() && !busy_) || stopping_; });
+  cv_.wait(lock, [this] { return (queue_.empty() && !everything_ && !busy_) || stopping_; });
 }
 
 void Invalidator::stop() {
@@ -48,8 +56,19 @@ std::uint64_t Invalidator::sent() const {
 void Invalidator::run() {
   std::unique_lock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || everything_; });
     if (stopping_) return;
+    if (everything_ && queue_.empty()) {
+      auto make = std::exchange(everything_, nullptr);
+      busy_ = true;
+      lock.unlock();
+      auto items = make();
+      lock.lock();
+      busy_ = false;
+      for (auto& item : items)
+        queue_.push_back(std::move(item));
+      continue;
+    }
     Invalidation item = std::move(queue_.front());
     queue_.pop_front();
     busy_ = true;

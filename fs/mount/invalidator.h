@@ -28,6 +28,10 @@ class Invalidator {
   void start();
   // Queues notifications; never blocks on the kernel.
   void post(std::vector<Invalidation> items);
+  // Queues what `everything` returns, computed when the thread gets to it; requests made
+  // meanwhile collapse into one, so a burst of SIGHUPs costs one pass over the inodes the
+  // kernel may hold.
+  void postAll(std::function<std::vector<Invalidation>()> everything);
   // Blocks until everything posted so far was sent (tests, shutdown).
   void drain();
   void stop();
@@ -40,10 +44,11 @@ class Invalidator {
   const Logger& log_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Invalidation> queue_;
-  bool busy_ = false;
-  bool stopping_ = false;
-  std::uint64_t sent_ = 0;
+  std::deque<Invalidation> queue_;                         // guarded by mu_
+  std::function<std::vector<Invalidation>()> everything_;  // guarded by mu_; pending postAll
+  bool busy_ = false;                                      // guarded by mu_
+  bool stopping_ = false;                                  // guarded by mu_
+  std::uint64_t sent_ = 0;                                 // guarded by mu_
   std::thread thread_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <rapidjson/document.h>
 
-#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <string>
@@ -12,29 +11,6 @@
 
 namespace mdfs::service {
 namespace {
-
-struct TableRow {
-  Outcome outcome;
-  ErrnoRow row;
-};
-
-// DESIGN §3, plus the IAM-token rows and the transport rows.
-constexpr std::array kTable{
-    TableRow{Outcome::not_found, {ENOENT, LogLevel::debug}},
-    TableRow{Outcome::unreachable, {EIO, LogLevel::warning}},
-    TableRow{Outcome::timed_out, {ETIMEDOUT, LogLevel::warning}},
-    TableRow{Outcome::unauthenticated, {EACCES, LogLevel::error}},
-    TableRow{Outcome::forbidden, {EACCES, LogLevel::error}},
-    TableRow{Outcome::profile_not_linked, {EACCES, LogLevel::error}},
-    TableRow{Outcome::no_default_profile, {ENOENT, LogLevel::warning}},
-    TableRow{Outcome::bad_request, {EIO, LogLevel::error}},
-    TableRow{Outcome::throttled, {EIO, LogLevel::warning}},
-    TableRow{Outcome::server_error, {EIO, LogLevel::warning}},
-    TableRow{Outcome::malformed, {EIO, LogLevel::error}},
-    TableRow{Outcome::oversized, {EIO, LogLevel::error}},
-    TableRow{Outcome::tls_failure, {EIO, LogLevel::error}},
-    TableRow{Outcome::misconfigured, {EIO, LogLevel::error}},
-};
 
 // IBM messages are short sentences; anything longer is not worth a log line.
 constexpr std::size_t kMaxIbmText = 300;
@@ -60,13 +36,6 @@ std::string stringMember(const rapidjson::Value& object, const char* name) {
 }
 
 }  // namespace
-
-ErrnoRow errnoFor(Outcome outcome) {
-  for (const TableRow& entry : kTable) {
-    if (entry.outcome == outcome) return entry.row;
-  }
-  return {EIO, LogLevel::error};
-}
 
 Outcome outcomeForStatus(long status) {
   if (status == 401) return Outcome::unauthenticated;
@@ -98,18 +67,6 @@ void parseIbmError(std::string_view body, Error& error) {
   if (std::string message = stringMember(first, "message"); !message.empty()) {
     error.message += error.message.empty() ? message : ": " + message;
   }
-}
-
-Error outcomeError(Outcome outcome, std::string message) {
-  const ErrnoRow row = errnoFor(outcome);
-  return makeError(row.errnum, std::move(message), row.level);
-}
-
-Error reclassified(Error error, Outcome outcome) {
-  const ErrnoRow row = errnoFor(outcome);
-  error.errnum = row.errnum;
-  error.level = row.level;
-  return error;
 }
 
 Error responseError(Outcome outcome, std::string context, long status, std::string_view body,

@@ -450,8 +450,11 @@ TransferError HttpTransport::Impl::failure(CURLcode rc, const HttpRequest& reque
   const std::string what = request.method + " " + request.url;
   const std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return makeTransferError(Outcome::timed_out, what + ": no answer within " +
-                                                     millisText(timeout) + " (" + detail + ")");
+    TransferError silent =
+        makeTransferError(Outcome::timed_out,
+                          what + ": no answer within " + millisText(timeout) + " (" + detail + ")");
+    silent.silent = true;
+    return silent;
   }
   if (transfer.over_cap || rc == CURLE_FILESIZE_EXCEEDED) {
     return makeTransferError(Outcome::oversized, what + ": response larger than the limit of " +
@@ -465,7 +468,9 @@ TransferError HttpTransport::Impl::failure(CURLcode rc, const HttpRequest& reque
   if (isConfigurationFailure(rc)) {
     return makeTransferError(Outcome::misconfigured, what + ": " + detail);
   }
-  return makeTransferError(Outcome::unreachable, what + ": " + detail);
+  TransferError unreachable = makeTransferError(Outcome::unreachable, what + ": " + detail);
+  unreachable.silent = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST;
+  return unreachable;
 }
 
 HttpResult HttpTransport::Impl::run(CURL* handle, const HttpRequest& request, Deadline deadline) {

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/fetch_stats.h"
 #include "common/log.h"
 #include "service/errors.h"
 
@@ -66,6 +67,9 @@ struct TransferError {
   Outcome outcome = Outcome::unreachable;  // timed_out, unreachable, oversized, tls_failure,
                                            // misconfigured
   Error error;  // errno and level from the table; the message names the URL, never a secret
+  // The service gave no sign of life: the attempt timed out or the connection was refused
+  // (not a request that never went out, nor a reset or a garbled answer).
+  bool silent = false;
 
   // Timeouts and connection failures may pass; a bad certificate or a body too large won't.
   [[nodiscard]] bool retryable() const {
@@ -75,13 +79,6 @@ struct TransferError {
 
 // One attempt: a response with any HTTP status, or why there was none.
 using HttpResult = std::variant<HttpResponse, TransferError>;
-
-// Counts for one logical fetch.
-struct FetchStats {
-  int attempts = 0;  // HTTP requests made for this fetch (all pages, all retries)
-  int retries = 0;   // attempts that were repeats of a failed one
-  int pages = 0;
-};
 
 class HttpTransport {
  public:

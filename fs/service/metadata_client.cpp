@@ -18,8 +18,8 @@ Error withContext(Error error, const std::string& context) {
 }  // namespace
 
 MetadataClient::MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens,
-                               const Logger& log)
-    : api_(api), http_(http), tokens_(tokens), log_(log), retrier_(api.retry, http, log) {}
+                               const Logger& log, ServiceHealth* health)
+    : api_(api), http_(http), tokens_(tokens), log_(log), retrier_(api.retry, http, log, health) {}
 
 Result<std::string> MetadataClient::get(std::string_view path, std::string_view list_key,
                                         Deadline deadline, FetchStats* stats) {
@@ -32,25 +32,17 @@ Result<std::string> MetadataClient::get(std::string_view path, std::string_view 
 Result<std::string> MetadataClient::fetch(const std::string& url, Deadline deadline,
                                           FetchStats& stats) {
   ++stats.pages;
-  for (int round = 0;; ++round) {
-    Result<IssuedToken> token = tokens_.token(deadline);
-    if (!token) return token.error();
-    HttpRequest request;
-    request.url = url;
-    request.headers = {"Accept: application/json", "Authorization: Bearer " + token->access_token};
-    HttpResult result = retrier_.send(request, deadline, &stats);
-    if (auto* failure = std::get_if<TransferError>(&result)) return std::move(failure->error);
-    auto& response = std::get<HttpResponse>(result);
-    if (response.status == 401 && round == 0) {
-      log_.debug("GET " + url + ": token refused (HTTP 401); re-acquiring it once");
-      tokens_.invalidate(token->access_token);
-      ++stats.retries;
-      continue;
-    }
-    if (isSuccessStatus(response.status)) return std::move(response.body);
-    return responseError(outcomeForStatus(response.status), "GET " + url, response.status,
-                         response.body, response.request_id);
-  }
+  auto request = [&url](const IssuedToken& token) {
+    HttpRequest r;
+    r.url = url;
+    r.headers = {"Accept: application/json", "Authorization: Bearer " + token.access_token};
+    return r;
+  };
+  Result<HttpResponse> response = sendWithToken(tokens_, retrier_, deadline, request, stats, log_);
+  if (!response) return response.error();
+  if (isSuccessStatus(response->status)) return std::move(response->body);
+  return responseError(outcomeForStatus(response->status), "GET " + url, response->status,
+                       response->body, response->request_id);
 }
 
 std::string MetadataClient::pageQuery(bool with_limit, std::string_view start) const {

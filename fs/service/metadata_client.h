@@ -22,7 +22,8 @@ namespace mdfs::service {
 
 class MetadataClient {
  public:
-  MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens, const Logger& log);
+  MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens, const Logger& log,
+                 ServiceHealth* health = nullptr);
 
   // The body of GET <path> ("/metadata/v1/keys"). With an empty `list_key` the body comes
   // back byte for byte (any 2xx). With a `list_key` the answer is a collection: when it

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <string>
+#include <thread>
 #include <variant>
+
+#include "service/health.h"
 
 namespace mdfs::service {
 namespace {
@@ -15,10 +18,16 @@ std::string describeResult(const HttpResult& result) {
   return "HTTP " + std::to_string(std::get<HttpResponse>(result).status);
 }
 
-void count(FetchStats* stats, bool retry) {
+void count(FetchStats* stats, bool retry, const HttpResult& result) {
   if (stats == nullptr) return;
   ++stats->attempts;
   if (retry) ++stats->retries;
+  if (const auto* response = std::get_if<HttpResponse>(&result)) {
+    stats->status = response->status;
+    stats->bytes += response->body.size();
+  } else {
+    stats->status = 0;
+  }
 }
 
 }  // namespace
@@ -28,12 +37,30 @@ bool worthRetrying(const HttpResult& result) {
   return isRetryableStatus(std::get<HttpResponse>(result).status);
 }
 
-Retrier::Retrier(const RetryPolicy& policy, HttpTransport& http, const Logger& log)
-    : policy_(policy), http_(http), log_(log), rng_(std::random_device{}()) {}
+Retrier::Retrier(const RetryPolicy& policy, HttpTransport& http, const Logger& log,
+                 ServiceHealth* health)
+    : policy_(policy), http_(http), log_(log), health_(health), rng_(std::random_device{}()) {}
+
+std::optional<HttpResult> Retrier::heldBack() const {
+  if (health_ == nullptr) return std::nullopt;
+  std::optional<Error> down = health_->gate();
+  if (!down) return std::nullopt;
+  return HttpResult(TransferError{down->kind, *down, false});
+}
+
+void Retrier::report(const HttpResult& result) {
+  if (health_ == nullptr) return;
+  if (std::holds_alternative<HttpResponse>(result)) {
+    health_->answered();
+  } else if (const auto& failure = std::get<TransferError>(result); failure.silent) {
+    health_->noAnswer(failure.error);
+  }
+}
 
 HttpResult Retrier::send(const HttpRequest& request, Deadline deadline, FetchStats* stats) {
+  if (auto held = heldBack()) return std::move(*held);
   HttpResult last = http_.perform(request, deadline);
-  count(stats, false);
+  count(stats, false, last);
   for (int retry = 1; retry < policy_.max_attempts && worthRetrying(last); ++retry) {
     const Millis pause = delayAfter(retry, last);
     if (pause + kMinRetryBudget > remaining(deadline)) {
@@ -43,10 +70,12 @@ HttpResult Retrier::send(const HttpRequest& request, Deadline deadline, FetchSta
     }
     log_.debug(request.method + " " + request.url + ": " + describeResult(last) + "; retry " +
                std::to_string(retry) + " in " + std::to_string(pause.count()) + " ms");
-    sleepFor(pause);
+    std::this_thread::sleep_for(pause);
+    if (auto held = heldBack()) return std::move(*held);  // another request found it down
     last = http_.perform(request, deadline);
-    count(stats, true);
+    count(stats, true, last);
   }
+  report(last);
   return last;
 }
 
@@ -65,13 +94,6 @@ Millis Retrier::jitter(Millis ceiling) {
   std::lock_guard lock(rng_mu_);
   std::uniform_int_distribution<Millis::rep> pick(0, ceiling.count());
   return Millis(pick(rng_));
-}
-
-void Retrier::sleepFor(Millis pause) {
-  const auto until = std::chrono::steady_clock::now() + pause;
-  std::unique_lock lock(sleep_mu_);
-  while (sleep_cv_.wait_until(lock, until) != std::cv_status::timeout) {
-  }
 }
 
 }  // namespace mdfs::service

@@ -3,7 +3,6 @@
 // honoured, and nothing waits or sends past the caller's deadline.
 #pragma once
 
-#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -15,28 +14,34 @@
 
 namespace mdfs::service {
 
+class ServiceHealth;
+
 class Retrier {
  public:
-  Retrier(const RetryPolicy& policy, HttpTransport& http, const Logger& log);
+  // With `health`, a service known to be down fails requests at once, and every request
+  // tells it whether the service answered.
+  Retrier(const RetryPolicy& policy, HttpTransport& http, const Logger& log,
+          ServiceHealth* health = nullptr);
 
   // The last result: a response with any status (2xx, one not worth retrying, or the last
   // retryable one when the attempts or the time ran out), or the last transport failure.
-  // Counts attempts and retries into `stats` when given.
+  // Counts attempts, retries, the last status and body bytes into `stats` when given.
   HttpResult send(const HttpRequest& request, Deadline deadline, FetchStats* stats);
 
  private:
   // The pause before retry number `retry` (1-based) after `last`.
   Millis delayAfter(int retry, const HttpResult& last);
   Millis jitter(Millis ceiling);
-  void sleepFor(Millis pause);
+  // The gate's error while the service is known down.
+  [[nodiscard]] std::optional<HttpResult> heldBack() const;
+  void report(const HttpResult& result);
 
   const RetryPolicy& policy_;
   HttpTransport& http_;
   const Logger& log_;
+  ServiceHealth* health_;
   std::mutex rng_mu_;
-  std::minstd_rand rng_;
-  std::mutex sleep_mu_;
-  std::condition_variable sleep_cv_;  // never notified: only its timed wait is used
+  std::minstd_rand rng_;  // guarded by rng_mu_
 };
 
 // True when another attempt may get a better answer than `result`.

@@ -25,35 +25,6 @@ std::string stringMember(const rapidjson::Value& object, const char* name) {
   return {it->value.GetString(), it->value.GetStringLength()};
 }
 
-// Clears the in-flight flag even if the fetch throws, so waiters are never stranded.
-class InFlight {
- public:
-  InFlight(std::mutex& mu, std::condition_variable& cv, bool& flag)
-      : mu_(mu), cv_(cv), flag_(flag) {
-    flag_ = true;
-  }
-  ~InFlight() {
-    if (done_) return;
-    {
-      std::lock_guard lock(mu_);
-      flag_ = false;
-    }
-    cv_.notify_all();
-  }
-  InFlight(const InFlight&) = delete;
-  InFlight& operator=(const InFlight&) = delete;
-  void finish() {  // with mu_ held
-    flag_ = false;
-    done_ = true;
-  }
-
- private:
-  std::mutex& mu_;
-  std::condition_variable& cv_;
-  bool& flag_;
-  bool done_ = false;
-};
-
 }  // namespace
 
 SteadyTime IssuedToken::renewAt() const {
@@ -101,43 +72,49 @@ bool TokenCache::usable() const {
   return current_ && clock_.steady() < current_->expiry;
 }
 
+std::optional<IssuedToken> TokenCache::cached(bool renewing) const {
+  if (current_ && clock_.steady() < current_->renewAt()) return current_;
+  // Someone else is renewing: the old token serves while it lasts.
+  if (renewing && usable()) return current_;
+  return std::nullopt;
+}
+
 Result<IssuedToken> TokenCache::get(Deadline deadline, const Fetch& fetch) {
-  std::unique_lock lock(mu_);
-  std::uint64_t arrived_at = generation_;
-  for (;;) {
-    // A fetch that finished while this caller waited answers for it too, good or bad...
-    const bool fetched_meanwhile = generation_ != arrived_at;
-    if (current_ && (clock_.steady() < current_->renewAt() || (fetched_meanwhile && usable()))) {
-      return *current_;
+  for (int round = 0;; ++round) {
+    {
+      std::lock_guard lock(mu_);
+      if (auto token = cached(flight_.busy())) return *token;
     }
-    if (fetched_meanwhile && last_error_) {
-      // ...unless it only ran out of its own caller's time, and this caller has more.
-      if (last_error_->errnum != ETIMEDOUT || remaining(deadline) < kWorthAnotherTry) {
-        return *last_error_;
-      }
-      arrived_at = generation_;
-    }
-    if (!in_flight_) break;
-    // Someone else is renewing: the old token serves while it lasts.
-    if (usable()) return *current_;
-    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout && in_flight_) {
+    bool led = false;
+    auto shared = flight_.run(
+        deadline, [&] { return fetchAndStore(deadline, fetch); }, &led);
+    if (!shared) {
+      std::lock_guard lock(mu_);
+      if (usable()) return *current_;
       return outcomeError(Outcome::timed_out, "timed out waiting for the " + name_);
     }
+    // Another caller's fetch that only ran out of its own time does not answer for a
+    // caller with more time left: that one tries once itself.
+    const bool theirs_timed_out =
+        !led && !shared->ok() && shared->error().kind == ErrorKind::timed_out;
+    if (round == 0 && theirs_timed_out && remaining(deadline) >= kWorthAnotherTry) continue;
+    return std::move(*shared);
   }
-  InFlight flight(mu_, cv_, in_flight_);
-  lock.unlock();
+}
+
+Result<IssuedToken> TokenCache::fetchAndStore(Deadline deadline, const Fetch& fetch) {
   Result<IssuedToken> fresh = fetch(deadline);
-  lock.lock();
-  flight.finish();
-  ++generation_;
+  std::lock_guard lock(mu_);
   if (fresh) {
     current_ = fresh.value();
-    last_error_.reset();
-  } else {
-    last_error_ = fresh.error();
+    health_.failing = false;
+    return fresh;
   }
-  cv_.notify_all();
-  if (!fresh && usable()) return *current_;  // renewal failed early: the old token still works
+  ++health_.failures;
+  health_.failing = true;
+  health_.last_error = fresh.error();
+  health_.last_error_time = clock_.wall();
+  if (usable()) return *current_;  // renewal failed early: the old token still works
   return fresh;
 }
 
@@ -150,6 +127,13 @@ std::optional<WallTime> TokenCache::expiresAt() const {
   std::lock_guard lock(mu_);
   if (!current_) return std::nullopt;
   return current_->expiry_wall;
+}
+
+TokenHealth TokenCache::health() const {
+  std::lock_guard lock(mu_);
+  TokenHealth h = health_;
+  if (current_) h.expires_at = current_->expiry_wall;
+  return h;
 }
 
 }  // namespace mdfs::service

@@ -2,7 +2,6 @@
 // share (single-flight). Shared by the identity and the IAM token sources.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -12,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/single_flight.h"
 
 namespace mdfs::service {
 
@@ -37,6 +37,15 @@ struct IssuedToken {
 Result<IssuedToken> parseIssuedToken(std::string_view body, const Clock& clock,
                                      std::string_view what);
 
+// What .status shows of a token: never the token itself.
+struct TokenHealth {
+  std::optional<WallTime> expires_at;
+  std::optional<Error> last_error;  // the most recent failed request, kept after a success
+  std::optional<WallTime> last_error_time;
+  bool failing = false;  // the most recent request failed
+  std::uint64_t failures = 0;
+};
+
 class TokenCache {
  public:
   using Fetch = std::function<Result<IssuedToken>(Deadline)>;
@@ -44,25 +53,28 @@ class TokenCache {
   TokenCache(const Clock& clock, std::string name);
 
   // The cached token while it is not due for renewal; otherwise the result of `fetch`,
-  // which runs for one caller at a time while the others wait for its result (or use the
-  // old token while it is still valid). A failed renewal falls back to an unexpired token.
+  // which runs for one caller at a time while the others wait for its result until their
+  // own deadlines (or use the old token while it is still valid). A failed renewal falls
+  // back to an unexpired token.
   Result<IssuedToken> get(Deadline deadline, const Fetch& fetch);
   // Drops the cached token if it is `access_token` (one that the service refused).
   void invalidate(std::string_view access_token);
   [[nodiscard]] std::optional<WallTime> expiresAt() const;
+  [[nodiscard]] TokenHealth health() const;
 
  private:
   // An unexpired token to use while a renewal is under way or failed.
   [[nodiscard]] bool usable() const;
+  // The cached token when it serves without a request; the caller holds mu_.
+  [[nodiscard]] std::optional<IssuedToken> cached(bool renewing) const;
+  Result<IssuedToken> fetchAndStore(Deadline deadline, const Fetch& fetch);
 
   const Clock& clock_;
   const std::string name_;  // "identity token" / "IAM token", for messages
+  SingleFlight<Result<IssuedToken>> flight_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool in_flight_ = false;
-  std::uint64_t generation_ = 0;  // completed fetches
-  std::optional<IssuedToken> current_;
-  std::optional<Error> last_error_;  // of the last completed fetch, when it failed
+  std::optional<IssuedToken> current_;  // guarded by mu_
+  TokenHealth health_;                  // guarded by mu_ (expires_at unused here)
 };
 
 }  // namespace mdfs::service

@@ -3,6 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <atomic>
 #include <utility>
 #include <variant>
 
@@ -11,17 +12,38 @@
 namespace mdfs::service {
 namespace {
 
-// The Error for a failing answer from a token endpoint. A 404 there does not mean "absent"
-// (that would make the whole tree vanish): the identity path and version don't match.
+bool mentionsVersion(const Error& error) {
+  return error.code.find("version") != std::string::npos ||
+         error.message.find("version") != std::string::npos;
+}
+
+// The Error for a failing answer from a token endpoint, with the likely cause. A 404 there
+// never means "absent" (that would make the whole tree vanish): the endpoint or the API
+// version does not fit the service.
 Error tokenEndpointError(const HttpResponse& response, const std::string& what,
                          const std::string& version) {
+  Error error = responseError(outcomeForStatus(response.status), what, response.status,
+                              response.body, response.request_id);
   if (response.status == 404) {
-    return responseError(Outcome::bad_request,
-                         what + ": token endpoint not found (api version " + version + ")",
-                         response.status, response.body, response.request_id);
+    error.reclassify(Outcome::bad_request);
+    error.message +=
+        " (token endpoint not found: check endpoint=, and whether the service "
+        "supports api_version=" +
+        version + "; the token path changed at " + std::string(kIdentityPathBreak) + ")";
+  } else if (response.status == 400 && mentionsVersion(error)) {
+    error.message += " (the service refuses api_version=" + version + ": use an older date)";
+  } else if (response.status == 403) {
+    error.message += " (the metadata service may not be enabled for this instance)";
   }
-  return responseError(outcomeForStatus(response.status), what, response.status, response.body,
-                       response.request_id);
+  return error;
+}
+
+// A token endpoint's failure reaches every reader of every endpoint; it is logged here once
+// per run of failures, and handed on at debug level so nobody logs it again.
+Error reportedOnce(std::atomic<bool>& failing, const Logger& log, Error error) {
+  if (!failing.exchange(true)) log.report(error, "");
+  error.level = LogLevel::debug;
+  return error;
 }
 
 std::string profileBody(const TrustedProfile& profile) {
@@ -46,11 +68,11 @@ void logAcquired(const Logger& log, std::string_view name, const IssuedToken& to
 }  // namespace
 
 TokenSource::TokenSource(const ApiConfig& api, HttpTransport& http, const Clock& clock,
-                         const Logger& log)
+                         const Logger& log, ServiceHealth* health)
     : api_(api),
       clock_(clock),
       log_(log),
-      retrier_(api.retry, http, log),
+      retrier_(api.retry, http, log, health),
       cache_(clock, "identity token") {}
 
 Result<IssuedToken> TokenSource::token(Deadline deadline) {
@@ -78,22 +100,29 @@ Result<IssuedToken> TokenSource::request(Deadline deadline) {
   FetchStats stats;
   HttpResult result = retrier_.send(request, deadline, &stats);
   requests_ += static_cast<std::uint64_t>(stats.attempts);
-  if (auto* failure = std::get_if<TransferError>(&result)) return std::move(failure->error);
+  if (auto* failure = std::get_if<TransferError>(&result)) {
+    return reportedOnce(failing_, log_, std::move(failure->error));
+  }
   const HttpResponse& response = std::get<HttpResponse>(result);
-  if (!isSuccessStatus(response.status)) return tokenEndpointError(response, what, api_.version);
+  if (!isSuccessStatus(response.status)) {
+    return reportedOnce(failing_, log_, tokenEndpointError(response, what, api_.version));
+  }
   Result<IssuedToken> issued = parseIssuedToken(response.body, clock_, what);
-  if (issued) logAcquired(log_, "identity token", issued.value());
+  if (!issued) return reportedOnce(failing_, log_, issued.error());
+  if (failing_.exchange(false)) log_.info("identity token acquired again");
+  logAcquired(log_, "identity token", issued.value());
   return issued;
 }
 
 IamTokenSource::IamTokenSource(const ApiConfig& api, TrustedProfile profile, HttpTransport& http,
-                               TokenSource& identity, const Clock& clock, const Logger& log)
+                               TokenSource& identity, const Clock& clock, const Logger& log,
+                               ServiceHealth* health)
     : api_(api),
       profile_(std::move(profile)),
       identity_(identity),
       clock_(clock),
       log_(log),
-      retrier_(api.retry, http, log),
+      retrier_(api.retry, http, log, health),
       cache_(clock, "IAM token") {}
 
 Result<IssuedToken> IamTokenSource::token(Deadline deadline) {
@@ -117,33 +146,43 @@ HttpRequest IamTokenSource::buildRequest(const IssuedToken& identity) const {
 
 Result<IssuedToken> IamTokenSource::request(Deadline deadline) {
   const std::string what = "IAM token request POST " + api_.iamTokenUrl();
+  FetchStats stats;
+  Result<HttpResponse> response = sendWithToken(
+      identity_, retrier_, deadline,
+      [this](const IssuedToken& identity) { return buildRequest(identity); }, stats, log_);
+  requests_ += static_cast<std::uint64_t>(stats.attempts);
+  if (!response) return response.error();
+  if (isSuccessStatus(response->status)) {
+    Result<IssuedToken> issued = parseIssuedToken(response->body, clock_, what);
+    if (issued) logAcquired(log_, "IAM token", issued.value());
+    return issued;
+  }
+  Error error = tokenEndpointError(*response, what, api_.version);
+  if (response->status == 400 && error.code == "profile_not_linked") {
+    return reclassified(std::move(error), Outcome::profile_not_linked);
+  }
+  if (response->status == 400 && error.code == "missing_field" &&
+      profile_.by == TrustedProfile::By::default_profile) {
+    return reclassified(std::move(error), Outcome::no_default_profile);
+  }
+  return error;
+}
+
+Result<HttpResponse> sendWithToken(TokenSource& tokens, Retrier& retrier, Deadline deadline,
+                                   const std::function<HttpRequest(const IssuedToken&)>& build,
+                                   FetchStats& stats, const Logger& log) {
   for (int round = 0;; ++round) {
-    Result<IssuedToken> identity = identity_.token(deadline);
-    if (!identity) return identity.error();
-    FetchStats stats;
-    HttpResult result = retrier_.send(buildRequest(identity.value()), deadline, &stats);
-    requests_ += static_cast<std::uint64_t>(stats.attempts);
+    Result<IssuedToken> token = tokens.token(deadline);
+    if (!token) return token.error();
+    const HttpRequest request = build(token.value());
+    HttpResult result = retrier.send(request, deadline, &stats);
     if (auto* failure = std::get_if<TransferError>(&result)) return std::move(failure->error);
-    const HttpResponse& response = std::get<HttpResponse>(result);
-    if (response.status == 401 && round == 0) {
-      log_.debug(what + ": identity token refused (HTTP 401); re-acquiring it once");
-      identity_.invalidate(identity->access_token);
-      continue;
-    }
-    if (isSuccessStatus(response.status)) {
-      Result<IssuedToken> issued = parseIssuedToken(response.body, clock_, what);
-      if (issued) logAcquired(log_, "IAM token", issued.value());
-      return issued;
-    }
-    Error error = tokenEndpointError(response, what, api_.version);
-    if (response.status == 400 && error.code == "profile_not_linked") {
-      return reclassified(std::move(error), Outcome::profile_not_linked);
-    }
-    if (response.status == 400 && error.code == "missing_field" &&
-        profile_.by == TrustedProfile::By::default_profile) {
-      return reclassified(std::move(error), Outcome::no_default_profile);
-    }
-    return error;
+    auto& response = std::get<HttpResponse>(result);
+    if (response.status != 401 || round > 0) return std::move(response);
+    log.debug(request.method + " " + request.url +
+              ": token refused (HTTP 401); re-acquiring it once");
+    tokens.invalidate(token->access_token);
+    ++stats.retries;
   }
 }
 

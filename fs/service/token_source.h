@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,7 +22,8 @@ namespace mdfs::service {
 // The instance identity token: PUT {identity path}/token.
 class TokenSource {
  public:
-  TokenSource(const ApiConfig& api, HttpTransport& http, const Clock& clock, const Logger& log);
+  TokenSource(const ApiConfig& api, HttpTransport& http, const Clock& clock, const Logger& log,
+              ServiceHealth* health = nullptr);
 
   // A token valid now, renewed first when due. Concurrent callers share one request.
   // Errors: 4xx from the token endpoint are final at once (with IBM's code and trace);
@@ -31,6 +33,7 @@ class TokenSource {
   void invalidate(std::string_view access_token);
   // Expiry of the current token, if there is one (never the token itself).
   [[nodiscard]] std::optional<WallTime> expiresAt() const;
+  [[nodiscard]] TokenHealth health() const { return cache_.health(); }
   // HTTP requests sent to the token endpoint (retries included).
   [[nodiscard]] std::uint64_t requestCount() const { return requests_; }
 
@@ -43,6 +46,7 @@ class TokenSource {
   Retrier retrier_;
   TokenCache cache_;
   std::atomic<std::uint64_t> requests_{0};
+  std::atomic<bool> failing_{false};  // the last token request failed (and was logged)
 };
 
 // Which trusted profile an IAM token is for.
@@ -56,12 +60,14 @@ struct TrustedProfile {
 class IamTokenSource {
  public:
   IamTokenSource(const ApiConfig& api, TrustedProfile profile, HttpTransport& http,
-                 TokenSource& identity, const Clock& clock, const Logger& log);
+                 TokenSource& identity, const Clock& clock, const Logger& log,
+                 ServiceHealth* health = nullptr);
 
   // Errors besides the identity token's: 400 profile_not_linked → EACCES; 400
   // missing_field without a profile (the instance has no default profile) → ENOENT.
   Result<IssuedToken> token(Deadline deadline);
   [[nodiscard]] std::optional<WallTime> expiresAt() const;
+  [[nodiscard]] TokenHealth health() const { return cache_.health(); }
   // HTTP requests sent to the IAM token endpoint (retries included).
   [[nodiscard]] std::uint64_t requestCount() const { return requests_; }
 
@@ -78,5 +84,12 @@ class IamTokenSource {
   TokenCache cache_;
   std::atomic<std::uint64_t> requests_{0};
 };
+
+// Sends the request `build` makes around a token from `tokens`; when the service answers
+// 401, that token is dropped and the request is sent once more with a fresh one (counted as
+// a retry). An error when no token could be had or no answer came.
+Result<HttpResponse> sendWithToken(TokenSource& tokens, Retrier& retrier, Deadline deadline,
+                                   const std::function<HttpRequest(const IssuedToken&)>& build,
+                                   FetchStats& stats, const Logger& log);
 
 }  // namespace mdfs::service

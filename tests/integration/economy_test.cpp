@@ -19,17 +19,37 @@ emu::Options scenario(const char* name) {
   return o;
 }
 
-TEST(Economy, MountingAndListingTheRootMakeNoRequest) {
+TEST(Economy, MountingMakesNoRequestAndListingTheRootOneParallelRound) {
   emu::Emulator emulator(scenario("default"));
   ASSERT_TRUE(emulator.start().ok());
   Mount m(emulator);
   ASSERT_TRUE(m.mounted());
+  EXPECT_EQ(emulator.totalRequests(), 0U);
+  // The root's four endpoints, each 100 ms away: one round trip, not four.
+  emu::Fault slow;
+  slow.kind = emu::Fault::Kind::latency;
+  slow.path = "/metadata/v1/*";
+  slow.latency = 100ms;
+  emulator.addFault(slow);
+  const auto start = std::chrono::steady_clock::now();
   auto ls = run("ls " + quote(m.path()));
+  const auto took = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(ls.status, 0);
   EXPECT_NE(ls.out.find("instance\n"), std::string::npos) << ls.out;
   EXPECT_NE(ls.out.find("keys.json\n"), std::string::npos) << ls.out;
   EXPECT_EQ(ls.out.find(".status"), std::string::npos) << "hidden from plain ls";
-  EXPECT_EQ(emulator.totalRequests(), 0U);
+  EXPECT_EQ(emulator.requests("PUT", "/identity/v1/token"), 1U);
+  for (const char* path :
+       {"/metadata/v1/instance", "/metadata/v1/keys", "/metadata/v1/placement_groups",
+        "/metadata/v1/virtual_network_interfaces"}) {
+    EXPECT_EQ(emulator.requests("GET", path), 1U) << path;
+  }
+  EXPECT_EQ(emulator.totalRequests(), 5U);
+  EXPECT_LT(took, 350ms) << "the root's endpoints were fetched one after another";
+  auto again = run("ls -l " + quote(m.path()));
+  EXPECT_EQ(again.status, 0);
+  EXPECT_EQ(again.out.find('?'), std::string::npos) << again.out;
+  EXPECT_EQ(emulator.totalRequests(), 5U) << "listed endpoints are known for their TTL";
 }
 
 TEST(Economy, ReadingOneFileFetchesOneEndpoint) {

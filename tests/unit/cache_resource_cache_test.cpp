@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -26,8 +27,8 @@ class FakeService {
     std::lock_guard lock(mu_);
     answers_.insert_or_assign(mount, std::move(r));
   }
-  void fail(const std::string& mount, int status, int errnum = EIO) {
-    Error e = makeError(errnum, "GET " + mount + " failed");
+  void fail(const std::string& mount, int status, ErrorKind kind = ErrorKind::server_error) {
+    Error e = makeError(kind, "GET " + mount + " failed");
     e.http_status = status;
     answer(mount, e);
   }
@@ -38,13 +39,15 @@ class FakeService {
   Millis delay{0};
 
   Fetcher fetcher() {
-    return [this](const tree::EndpointSpec& spec, Deadline, FetchCounters& counters) {
+    return [this](const tree::EndpointSpec& spec, Deadline, FetchStats& stats) {
       if (delay.count() > 0) std::this_thread::sleep_for(delay);
       std::lock_guard lock(mu_);
       ++calls_[spec.mount_path];
-      counters.retries = 1;
+      stats.retries = 1;
       auto it = answers_.find(spec.mount_path);
-      if (it == answers_.end()) return Result<std::string>(makeError(EIO, "no answer"));
+      if (it == answers_.end()) {
+        return Result<std::string>(makeError(ErrorKind::unreachable, "no answer"));
+      }
       return it->second;
     };
   }
@@ -174,7 +177,7 @@ TEST_F(CacheTest, MaxStaleZeroDisablesStaleServing) {
   policy.max_stale = 0s;
   auto cache = make(policy);
   ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
-  service_.fail("instance", 0, ETIMEDOUT);
+  service_.fail("instance", 0, ErrorKind::timed_out);
   clock_.advance(11s);
   auto v = cache->get(ep("instance"), soon());
   ASSERT_FALSE(v.ok());
@@ -194,16 +197,61 @@ TEST_F(CacheTest, FailureWithoutDataIsHeldBriefly) {
 }
 
 TEST_F(CacheTest, NotFoundIsCachedAsAbsent) {
-  service_.fail("instance/cluster_network_attachments", 404, ENOENT);
+  service_.fail("instance/cluster_network_attachments", 404, ErrorKind::not_found);
   auto cache = make();
   int cna = ep("instance/cluster_network_attachments");
-  EXPECT_FALSE(cache->knownAbsent(cna));
+  EXPECT_EQ(cache->known(cna), Known::unknown);
   auto v = cache->get(cna, soon());
-  ASSERT_FALSE(v.ok());
-  EXPECT_EQ(v.error().errnum, ENOENT);
-  EXPECT_TRUE(cache->knownAbsent(cna));
-  EXPECT_FALSE(cache->get(cna, soon()).ok());
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->absent());
+  EXPECT_EQ(cache->known(cna), Known::absent);
+  EXPECT_TRUE(cache->get(cna, soon())->absent());
   EXPECT_EQ(service_.calls("instance/cluster_network_attachments"), 1);
+  EXPECT_EQ(cache->status()[static_cast<std::size_t>(cna)].state, "absent");
+}
+
+// Issue 17: a token endpoint answering 404 made the whole tree vanish, because the cache
+// read any HTTP 404 as "absent". Only an error of kind not_found is.
+TEST_F(CacheTest, AFailingTokenRequestIsAnErrorNeverAnAbsence) {
+  Error token = makeError(ErrorKind::bad_request, "identity token request PUT ...: not found");
+  token.http_status = 404;
+  service_.answer("instance", token);
+  auto cache = make();
+  auto v = cache->get(ep("instance"), soon());
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().errnum, EIO);
+  EXPECT_EQ(cache->known(ep("instance")), Known::failed);
+  auto st = cache->status()[static_cast<std::size_t>(ep("instance"))];
+  EXPECT_EQ(st.state, "error");
+  ASSERT_TRUE(st.last_error.has_value());
+  EXPECT_EQ(st.last_error->http_status, 404);
+}
+
+TEST_F(CacheTest, PrefetchFetchesIndependentEndpointsAtOnce) {
+  service_.delay = 300ms;
+  service_.answer("placement_groups", std::string(R"({"placement_groups":[]})"));
+  service_.fail("virtual_network_interfaces", 404, ErrorKind::not_found);
+  auto cache = make();
+  const auto start = std::chrono::steady_clock::now();
+  cache->prefetch(catalog_.childrenOf(""), deadlineIn(5s));
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, 900ms) << "four 300 ms fetches ran one after another";
+  for (const char* m : {"instance", "keys", "placement_groups", "virtual_network_interfaces"}) {
+    EXPECT_EQ(service_.calls(m), 1) << m;
+  }
+  EXPECT_EQ(cache->known(ep("virtual_network_interfaces")), Known::absent);
+  EXPECT_EQ(cache->known(ep("keys")), Known::present);
+  // Known endpoints are not fetched again.
+  cache->prefetch(catalog_.childrenOf(""), deadlineIn(5s));
+  EXPECT_EQ(service_.calls("keys"), 1);
+}
+
+TEST_F(CacheTest, PrefetchReturnsAtItsDeadline) {
+  service_.delay = 800ms;
+  auto cache = make();
+  const auto start = std::chrono::steady_clock::now();
+  cache->prefetch({ep("instance"), ep("keys")}, deadlineIn(200ms));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 700ms);
 }
 
 TEST_F(CacheTest, MalformedAnswerIsAnErrorAndOthersStillServe) {
@@ -219,7 +267,7 @@ TEST_F(CacheTest, MalformedAnswerIsAnErrorAndOthersStillServe) {
 TEST_F(CacheTest, ChangesArePublishedBeforeTheCallbackAndEqualBytesChangeNothing) {
   auto cache = make();
   std::vector<tree::ChangeList> seen;
-  cache->setChangeCallback([&](int endpoint, const tree::ChangeList& c, bool) {
+  cache->setChangeCallback([&](int endpoint, const tree::ChangeList& c, Presence) {
     // The new snapshot is already what readers get.
     auto v = cache->get(endpoint, soon());
     EXPECT_TRUE(v.ok() && dataAt(*v->snapshot, "name") == "web-02\n");
@@ -243,15 +291,54 @@ TEST_F(CacheTest, ChangesArePublishedBeforeTheCallbackAndEqualBytesChangeNothing
   EXPECT_GT(changed->snapshot->find("name")->mtime_ns, memory_mtime);
 }
 
-TEST_F(CacheTest, VanishedEndpointIsReported) {
+TEST_F(CacheTest, VanishedAndAppearedEndpointsAreReported) {
   auto cache = make();
-  bool vanished = false;
-  cache->setChangeCallback([&](int, const tree::ChangeList&, bool v) { vanished = v; });
+  std::vector<Presence> seen;
+  cache->setChangeCallback([&](int, const tree::ChangeList&, Presence p) { seen.push_back(p); });
   ASSERT_TRUE(cache->get(ep("keys"), soon()).ok());
-  service_.fail("keys", 404, ENOENT);
+  service_.fail("keys", 404, ErrorKind::not_found);
   clock_.advance(11s);
-  EXPECT_EQ(cache->get(ep("keys"), soon()).error().errnum, ENOENT);
-  EXPECT_TRUE(vanished);
+  EXPECT_TRUE(cache->get(ep("keys"), soon())->absent());
+  ASSERT_EQ(seen, std::vector<Presence>{Presence::vanished});
+  service_.answer("keys", std::string(R"({"keys":[]})"));
+  clock_.advance(11s);
+  EXPECT_FALSE(cache->get(ep("keys"), soon())->absent());
+  EXPECT_EQ(seen, (std::vector<Presence>{Presence::vanished, Presence::appeared}));
+}
+
+TEST_F(CacheTest, RecoveryIsLoggedAndTheLastFailureStaysInTheStatus) {
+  service_.fail("keys", 500);
+  auto cache = make();
+  EXPECT_FALSE(cache->get(ep("keys"), soon()).ok());
+  clock_.advance(2s);
+  EXPECT_FALSE(cache->get(ep("keys"), soon()).ok());
+  clock_.advance(2s);
+  service_.answer("keys", std::string(R"({"keys":[]})"));
+  ASSERT_TRUE(cache->get(ep("keys"), soon()).ok());
+  {
+    std::lock_guard lock(log_mu_);
+    bool said = std::any_of(lines_.begin(), lines_.end(), [](const std::string& l) {
+      return l.find("keys fetched again after 2 failures over 4 s") != std::string::npos;
+    });
+    EXPECT_TRUE(said);
+  }
+  auto st = cache->status()[static_cast<std::size_t>(ep("keys"))];
+  EXPECT_EQ(st.state, "fresh");
+  EXPECT_FALSE(st.failing);
+  ASSERT_TRUE(st.last_error.has_value());
+  EXPECT_EQ(st.last_error->http_status, 500);
+  EXPECT_TRUE(st.last_error_time.has_value());
+}
+
+TEST_F(CacheTest, RetryFailedNowEndsTheHold) {
+  service_.fail("keys", 500);
+  auto cache = make();
+  EXPECT_FALSE(cache->get(ep("keys"), soon()).ok());
+  service_.answer("keys", std::string(R"({"keys":[]})"));
+  EXPECT_FALSE(cache->get(ep("keys"), soon()).ok()) << "held: no new attempt yet";
+  cache->retryFailedNow();
+  EXPECT_TRUE(cache->get(ep("keys"), soon()).ok());
+  EXPECT_EQ(service_.calls("keys"), 2);
 }
 
 TEST_F(CacheTest, RefreshesAheadOnlyWhatIsBeingRead) {

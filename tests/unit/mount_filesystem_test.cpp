@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -22,6 +24,7 @@ class FilesystemTest : public ::testing::Test {
                            R"("zone":{"name":"us-south-1"}})";
     answers_["keys"] = R"({"keys":[{"id":"k1","name":"ops"},{"id":"k2","name":"dev"}]})";
     answers_["instance/initialization"] = R"({"user_data":"#cloud-config","keys":[]})";
+    answers_["instance/network_interfaces"] = R"({"network_interfaces":[{"id":"x"}]})";
     cache_ = std::make_unique<cache::ResourceCache>(catalog_, policy(), tree::RenderOptions{},
                                                     fetcher(), clock_, log_);
     FilesystemOptions o;
@@ -38,12 +41,13 @@ class FilesystemTest : public ::testing::Test {
   }
 
   cache::Fetcher fetcher() {
-    return [this](const tree::EndpointSpec& spec, Deadline, cache::FetchCounters&) {
+    return [this](const tree::EndpointSpec& spec, Deadline, FetchStats&) {
       std::lock_guard lock(mu_);
       ++fetches_[spec.mount_path];
+      if (broken_) return Result<std::string>(*broken_);
       auto it = answers_.find(spec.mount_path);
       if (it != answers_.end()) return Result<std::string>(it->second);
-      Error e = makeError(ENOENT, "404");
+      Error e = makeError(ErrorKind::not_found, "404");
       e.http_status = 404;
       return Result<std::string>(e);
     };
@@ -96,22 +100,68 @@ class FilesystemTest : public ::testing::Test {
   std::mutex mu_;
   std::map<std::string, std::string> answers_;
   std::map<std::string, int> fetches_;
+  std::optional<Error> broken_;  // every fetch fails with this (a broken token path)
   std::unique_ptr<cache::ResourceCache> cache_;
   InodeTable inodes_;
   std::unique_ptr<Filesystem> fs_;
 };
 
-TEST_F(FilesystemTest, RootAndEndpointDirectoriesCostNoFetch) {
+// Issue 10: a listing shows only names that can be looked up and opened, so listing a
+// directory learns which of its child endpoints exist (one fetch each, in parallel).
+TEST_F(FilesystemTest, ListingTheRootShowsOnlyEndpointsThatExist) {
   auto root = names(InodeTable::kRoot);
-  EXPECT_EQ(root,
-            (std::vector<std::string>{"instance", "instance.json", "virtual_network_interfaces",
-                                      "virtual_network_interfaces.json", "keys", "keys.json",
-                                      "placement_groups", "placement_groups.json"}));
+  EXPECT_EQ(root, (std::vector<std::string>{"instance", "instance.json", "keys", "keys.json"}));
+  for (const char* m : {"instance", "keys", "virtual_network_interfaces", "placement_groups"}) {
+    EXPECT_EQ(fetches(m), 1) << m;
+  }
+  EXPECT_EQ(fetches("instance/initialization"), 0) << "only the listed directory's children";
   Entry inst = lookupPath("instance");
   EXPECT_TRUE(S_ISDIR(inst.attr.mode));
   EXPECT_EQ(inst.attr.mode & 07777, 0555U);
-  lookupPath("instance/initialization");
-  EXPECT_TRUE(fetches_.empty());
+  auto absent = fs_->lookup(InodeTable::kRoot, "placement_groups.json");
+  ASSERT_TRUE(absent.ok());
+  EXPECT_TRUE(absent->negative);
+  (void)names(InodeTable::kRoot);
+  EXPECT_EQ(fetches("instance"), 1) << "known endpoints are not asked again within their TTL";
+}
+
+TEST_F(FilesystemTest, ListedAttributesAreTheLookupAttributes) {
+  for (const std::string dir : {"", "instance", "keys", "keys/k1", "instance/initialization"}) {
+    auto ino = dir.empty() ? InodeTable::kRoot : lookupPath(dir).attr.ino;
+    auto listed = fs_->list(ino);
+    ASSERT_TRUE(listed.ok()) << dir;
+    for (const auto& d : listed.value()) {
+      if (!d.entry.has_attributes) continue;
+      Entry looked = lookupPath(dir.empty() ? d.name : dir + "/" + d.name);
+      EXPECT_EQ(d.entry.attr.mode, looked.attr.mode) << dir << "/" << d.name;
+      EXPECT_EQ(d.entry.attr.size, looked.attr.size) << dir << "/" << d.name;
+      EXPECT_EQ(d.entry.attr.mtime_ns, looked.attr.mtime_ns) << dir << "/" << d.name;
+    }
+  }
+}
+
+// Issue 17: a token endpoint that fails (404 there included) is an error for every listing,
+// never an empty tree.
+TEST_F(FilesystemTest, ARootWhoseEndpointsAllFailIsThatFailure) {
+  Error token = makeError(ErrorKind::bad_request, "identity token request: not found");
+  token.http_status = 404;
+  broken_ = token;
+  auto r = fs_->list(InodeTable::kRoot);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().errnum, EIO);
+  auto inst = fs_->lookup(InodeTable::kRoot, "instance");
+  ASSERT_FALSE(inst.ok());
+  EXPECT_EQ(inst.error().errnum, EIO);
+}
+
+TEST_F(FilesystemTest, OneFailingEndpointIsListedAndGivesItsError) {
+  answers_["keys"] = "<html>";
+  auto root = names(InodeTable::kRoot);
+  EXPECT_NE(std::find(root.begin(), root.end(), "keys"), root.end());
+  auto keys = fs_->lookup(InodeTable::kRoot, "keys");
+  ASSERT_FALSE(keys.ok());
+  EXPECT_EQ(keys.error().errnum, EIO);
+  EXPECT_TRUE(lookupPath("instance/name").attr.size > 0);
 }
 
 TEST_F(FilesystemTest, DataEntriesFetchTheirEndpointOnce) {
@@ -173,26 +223,41 @@ TEST_F(FilesystemTest, ReaddirVisitsOnlyTheRequestedSlice) {
     seen.emplace_back(d.name, next);
     return seen.size() < 2;
   };
-  ASSERT_TRUE(fs_->readdir(keys, 0, collect).ok());
+  ASSERT_TRUE(fs_->readdir(keys, 0, false, collect).ok());
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::uint64_t>>{{".", 1}, {"..", 2}}));
   seen.clear();
-  ASSERT_TRUE(fs_->readdir(keys, 2, collect).ok());
+  ASSERT_TRUE(fs_->readdir(keys, 2, false, collect).ok());
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::uint64_t>>{{"by-name", 3}, {"k1", 4}}));
   seen.clear();
-  ASSERT_TRUE(fs_->readdir(keys, 4, collect).ok());
+  ASSERT_TRUE(fs_->readdir(keys, 4, false, collect).ok());
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::uint64_t>>{{"k2", 5}}));
 }
 
-TEST_F(FilesystemTest, AbsentEndpointsDisappearFromListings) {
-  auto cna = lookupPath("instance/cluster_network_attachments").attr.ino;
-  auto r = fs_->list(cna);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().errnum, ENOENT);
-  auto listing = names(lookupPath("instance").attr.ino);
-  EXPECT_EQ(std::find(listing.begin(), listing.end(), "cluster_network_attachments"),
-            listing.end());
-  auto again = fs_->lookup(lookupPath("instance").attr.ino, "cluster_network_attachments");
-  EXPECT_TRUE(again->negative);
+TEST_F(FilesystemTest, AbsentEndpointsAreNeitherListedNorFound) {
+  auto instance = lookupPath("instance").attr.ino;
+  auto listing = names(instance);
+  for (const char* gone : {"cluster_network_attachments", "cluster_network_attachments.json",
+                           "network_attachments", "volume_attachments.json"}) {
+    EXPECT_EQ(std::find(listing.begin(), listing.end(), gone), listing.end()) << gone;
+    auto r = fs_->lookup(instance, gone);
+    ASSERT_TRUE(r.ok()) << gone;
+    EXPECT_TRUE(r->negative) << gone;
+  }
+  EXPECT_NE(std::find(listing.begin(), listing.end(), "initialization"), listing.end());
+}
+
+TEST_F(FilesystemTest, AnEndpointThatAppearsIsListedAfterItsTtl) {
+  auto instance = lookupPath("instance").attr.ino;
+  auto before = names(instance);
+  EXPECT_EQ(std::find(before.begin(), before.end(), "volume_attachments"), before.end());
+  {
+    std::lock_guard lock(mu_);
+    answers_["instance/volume_attachments"] = R"({"volume_attachments":[]})";
+  }
+  clock_.advance(11s);
+  auto after = names(instance);
+  EXPECT_NE(std::find(after.begin(), after.end(), "volume_attachments"), after.end());
+  EXPECT_NE(std::find(after.begin(), after.end(), "volume_attachments.json"), after.end());
 }
 
 TEST_F(FilesystemTest, DynamicFilesAreProducedOnDemandAndReused) {
@@ -238,7 +303,7 @@ TEST_F(FilesystemTest, ChangesBecomeInvalidationsOfKnownInodesOnly) {
   changes.removed = {"k2"};
   changes.added = {"k3"};
   changes.raw_changed = true;
-  auto items = fs_->invalidationsFor(catalog_.find("keys"), changes, false);
+  auto items = fs_->invalidationsFor(catalog_.find("keys"), changes, cache::Presence::unchanged);
   using K = Invalidation::Kind;
   std::vector<std::tuple<K, std::uint64_t, std::string>> got;
   for (const auto& i : items)
@@ -250,11 +315,66 @@ TEST_F(FilesystemTest, ChangesBecomeInvalidationsOfKnownInodesOnly) {
                      {K::entry, keys, "k3"},
                      {K::inode, raw, ""}}));
   (void)k1;
-  auto gone = fs_->invalidationsFor(catalog_.find("keys"), {}, true);
-  ASSERT_EQ(gone.size(), 3U);
-  EXPECT_EQ(gone[0].name, "keys");
-  EXPECT_EQ(gone[1].name, "keys.json");
+  for (auto presence : {cache::Presence::vanished, cache::Presence::appeared}) {
+    auto both = fs_->invalidationsFor(catalog_.find("keys"), {}, presence);
+    ASSERT_EQ(both.size(), 3U);
+    EXPECT_EQ(both[0].name, "keys");
+    EXPECT_EQ(both[1].name, "keys.json");
+    EXPECT_EQ(both[2].kind, K::inode);
+    EXPECT_EQ(both[2].ino, InodeTable::kRoot) << "the parent's cached listing goes too";
+  }
   EXPECT_EQ(fs_->invalidateAll().size(), inodes_.size());
+}
+
+// Issue 10: a second reader of a dynamic file never waits on the first reader's request
+// beyond its own deadline (the slot's lock was held across produce()).
+TEST_F(FilesystemTest, ASecondReaderOfAHungDynamicFileKeepsItsOwnDeadline) {
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  DynamicFile f;
+  f.path = "identity/token";
+  f.produce = [gate](Deadline d) -> Result<DynamicContent> {
+    if (gate.wait_until(d) != std::future_status::ready) {
+      return makeError(ErrorKind::timed_out, "no answer");
+    }
+    return DynamicContent{"tok", 0, 1s};
+  };
+  fs_->addDynamicFile(f);
+  FilesystemOptions o;
+  o.op_timeout = 3s;
+  Filesystem slow(catalog_, *cache_, inodes_, o, clock_);
+  slow.addDynamicFile(f);
+  o.op_timeout = 300ms;
+  Filesystem quick(catalog_, *cache_, inodes_, o, clock_);
+  quick.addDynamicFile(f);
+  auto first =
+      std::async(std::launch::async, [&] { return slow.lookup(InodeTable::kRoot, "identity"); });
+  (void)first.get();
+  auto id = slow.lookup(InodeTable::kRoot, "identity")->attr.ino;
+  auto hung = std::async(std::launch::async, [&] { return slow.lookup(id, "token"); });
+  std::this_thread::sleep_for(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = quick.lookup(id, "token");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(r.ok());
+  EXPECT_LT(took, 1s);
+  release.set_value();
+  EXPECT_TRUE(hung.get().ok());
+}
+
+TEST_F(FilesystemTest, ForgottenInodesAreReclaimed) {
+  const auto base = inodes_.size();
+  Entry a = lookupPath("keys/k1/name");
+  Entry b = lookupPath("keys/k2");
+  EXPECT_GT(inodes_.size(), base);
+  // The kernel forgets every lookup it got: keys (twice), k1, k1/name, k2.
+  fs_->forget(a.attr.ino, 1);
+  fs_->forget(lookupPath("keys/k1").attr.ino, 2);
+  fs_->forget(b.attr.ino, 1);
+  fs_->forget(lookupPath("keys").attr.ino, 4);
+  EXPECT_EQ(inodes_.size(), base);
+  Entry again = lookupPath("keys/k1/name");
+  EXPECT_NE(again.attr.ino, a.attr.ino) << "numbers are never reused";
 }
 
 TEST(Invalidator, SendsInOrderOffTheCallersThread) {
@@ -288,20 +408,43 @@ namespace {
 
 TEST(InodeTable, NumbersArePerPathAndNeverReused) {
   InodeTable t;
-  EXPECT_EQ(t.idFor(""), InodeTable::kRoot);
   EXPECT_EQ(t.pathOf(InodeTable::kRoot), "");
-  auto name = t.idFor("instance/zone/name");
+  auto name = t.acquire("instance/zone/name");
   EXPECT_EQ(t.size(), 4U);  // root, instance, instance/zone, instance/zone/name
   EXPECT_EQ(t.pathOf(name), "instance/zone/name");
-  EXPECT_EQ(t.find("instance/zone"), t.idFor("instance/zone"));
-  EXPECT_EQ(t.idFor("instance/zone/name"), name);
+  EXPECT_EQ(t.find("instance/zone"), t.acquire("instance/zone"));
+  EXPECT_EQ(t.acquire("instance/zone/name"), name);
   EXPECT_FALSE(t.find("instance/zone/nope").has_value());
   EXPECT_EQ(t.size(), 4U) << "find never assigns";
-  auto other = t.idFor("keys/by-name/a b");
+  auto other = t.acquire("keys/by-name/a b");
   EXPECT_EQ(t.pathOf(other), "keys/by-name/a b");
   EXPECT_GT(other, name);
   EXPECT_FALSE(t.pathOf(0).has_value());
   EXPECT_FALSE(t.pathOf(999).has_value());
+}
+
+// Issue 11 (D3): names that vanished from the service must not stay in the table for good.
+TEST(InodeTable, APathIsDroppedWhenTheKernelForgetsItAndItsChildren) {
+  InodeTable t;
+  auto dir = t.acquire("pg");
+  for (int round = 0; round < 100; ++round) {
+    // A service that renames every item on each fetch: the kernel looks each one up once
+    // and forgets it when it is invalidated.
+    std::vector<std::uint64_t> items;
+    for (int k = 0; k < 20; ++k)
+      items.push_back(t.acquire("pg/r" + std::to_string(round) + "-" + std::to_string(k)));
+    for (auto ino : items)
+      t.forget(ino, 1);
+  }
+  EXPECT_EQ(t.size(), 2U);  // the root and pg
+  auto leaf = t.acquire("a/b/c");
+  t.forget(t.acquire("a"), 1);  // a is still the parent of a/b/c
+  EXPECT_EQ(t.pathOf(leaf), "a/b/c");
+  t.forget(leaf, 1);
+  EXPECT_EQ(t.size(), 2U) << "a, a/b and a/b/c are all gone";
+  EXPECT_EQ(t.pathOf(dir), "pg");
+  t.forget(InodeTable::kRoot, 100);
+  EXPECT_EQ(t.pathOf(InodeTable::kRoot), "");
 }
 
 TEST(InodeTable, ConcurrentAssignmentGivesOneNumberPerPath) {
@@ -311,7 +454,7 @@ TEST(InodeTable, ConcurrentAssignmentGivesOneNumberPerPath) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&t, &seen, i] {
       for (int k = 0; k < 200; ++k)
-        seen[i].push_back(t.idFor("pg/" + std::to_string(k) + "/name"));
+        seen[i].push_back(t.acquire("pg/" + std::to_string(k) + "/name"));
     });
   }
   for (auto& th : threads)

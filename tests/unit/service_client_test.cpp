@@ -152,7 +152,7 @@ class ServiceClient : public ::testing::Test {
 
   SystemClock clock_;
   LogCapture capture_;
-  Logger log_{LogLevel::error, Logger::nullSink()};
+  Logger log_{LogLevel::warning, capture_.sink()};
   ApiConfig api_;
   std::unique_ptr<emu::Emulator> emu_;
   std::unique_ptr<HttpTransport> http_;
@@ -253,7 +253,10 @@ TEST_F(ServiceClient, ConnectionRefused) {
   ASSERT_FALSE(body.ok());
   EXPECT_LE(since(start), 1s + kDeadlineSlack);
   EXPECT_EQ(body.error().errnum, EIO);
-  EXPECT_EQ(body.error().level, LogLevel::warning);
+  // The token request failed first: its source logged it, once, and hands it on quietly.
+  EXPECT_EQ(body.error().level, LogLevel::debug);
+  EXPECT_EQ(capture_.lines(), 1);
+  EXPECT_EQ(capture_.text().rfind("warning: ", 0), 0U) << capture_.text();
   EXPECT_EQ(body.error().http_status, 0);
   EXPECT_NE(body.error().message.find(api_.endpoint), std::string::npos);
   EXPECT_GE(tokens_->requestCount(), 2U);  // connection failures are retried
@@ -540,7 +543,10 @@ TEST_F(ServiceClientTls, UnverifiableCertificateIsAClearErrorNotAFallback) {
   ASSERT_FALSE(body.ok());
   EXPECT_LT(since(start), 1s);  // not retried
   EXPECT_EQ(body.error().errnum, EIO);
-  EXPECT_EQ(body.error().level, LogLevel::error);
+  EXPECT_EQ(body.error().level, LogLevel::debug);  // logged once by the token source
+  EXPECT_NE(capture_.text().find("error: TLS certificate verification failed"),
+            std::string::npos)
+      << capture_.text();
   EXPECT_NE(body.error().message.find("TLS certificate verification failed for https://"),
             std::string::npos)
       << body.error().message;

@@ -7,45 +7,6 @@
 namespace mdfs::service {
 namespace {
 
-struct Row {
-  Outcome outcome;
-  int errnum;
-  LogLevel level;
-};
-
-// DESIGN §3 and the decisions for the IAM token, one row per outcome.
-const Row kExpected[] = {
-    {Outcome::not_found, ENOENT, LogLevel::debug},
-    {Outcome::unreachable, EIO, LogLevel::warning},
-    {Outcome::timed_out, ETIMEDOUT, LogLevel::warning},
-    {Outcome::unauthenticated, EACCES, LogLevel::error},
-    {Outcome::forbidden, EACCES, LogLevel::error},
-    {Outcome::profile_not_linked, EACCES, LogLevel::error},
-    {Outcome::no_default_profile, ENOENT, LogLevel::warning},
-    {Outcome::bad_request, EIO, LogLevel::error},
-    {Outcome::throttled, EIO, LogLevel::warning},
-    {Outcome::server_error, EIO, LogLevel::warning},
-    {Outcome::malformed, EIO, LogLevel::error},
-    {Outcome::oversized, EIO, LogLevel::error},
-    {Outcome::tls_failure, EIO, LogLevel::error},
-    {Outcome::misconfigured, EIO, LogLevel::error},
-};
-
-class ErrnoTable : public ::testing::TestWithParam<Row> {};
-
-TEST_P(ErrnoTable, RowMatchesDesign) {
-  const Row& row = GetParam();
-  const ErrnoRow got = errnoFor(row.outcome);
-  EXPECT_EQ(got.errnum, row.errnum);
-  EXPECT_EQ(got.level, row.level);
-  const Error error = outcomeError(row.outcome, "context");
-  EXPECT_EQ(error.errnum, row.errnum);
-  EXPECT_EQ(error.level, row.level);
-  EXPECT_EQ(error.message, "context");
-}
-
-INSTANTIATE_TEST_SUITE_P(ServiceErrors, ErrnoTable, ::testing::ValuesIn(kExpected));
-
 TEST(ServiceErrors, StatusOutcomes) {
   EXPECT_EQ(outcomeForStatus(401), Outcome::unauthenticated);
   EXPECT_EQ(outcomeForStatus(403), Outcome::forbidden);

@@ -1,0 +1,90 @@
+// "One caller fetches, the others wait until their own deadline." Concurrent callers that
+// need the same value share one run of the work: the first caller runs it with no lock
+// held, the others wait for its result, each no longer than its own deadline. Used by the
+// endpoint cache, the token caches and the synthesized files, so that no lock is ever held
+// across a network request and no waiter is held past its deadline by someone else's fetch.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <utility>
+
+#include "common/clock.h"
+
+namespace mdfs {
+
+template <class T>
+class SingleFlight {
+ public:
+  // Runs `work` when no run is under way and returns its result. Otherwise waits for the run
+  // under way and returns its result, or nullopt when `deadline` passes first (or that run
+  // ended by an exception). `led`, when given, tells whether this caller ran the work.
+  template <class Work>
+  std::optional<T> run(Deadline deadline, Work&& work, bool* led = nullptr) {
+    std::shared_ptr<Flight> flight;
+    bool leader = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!current_) {
+        current_ = std::make_shared<Flight>();
+        leader = true;
+      }
+      flight = current_;
+    }
+    if (led != nullptr) *led = leader;
+    if (!leader) return flight->await(deadline);
+    Landing landing(*this, *flight);
+    landing.result = std::forward<Work>(work)();
+    return landing.result;
+  }
+
+  // True while a run is under way.
+  [[nodiscard]] bool busy() const {
+    std::lock_guard lock(mu_);
+    return current_ != nullptr;
+  }
+
+ private:
+  struct Flight {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;        // guarded by mu
+    std::optional<T> result;  // guarded by mu
+
+    std::optional<T> await(Deadline deadline) {
+      std::unique_lock lock(mu);
+      if (!cv.wait_until(lock, deadline, [this] { return done; })) return std::nullopt;
+      return result;
+    }
+  };
+
+  // Ends the leader's flight on every path, an exception included, so waiters are never
+  // stranded: they get the result, or nullopt when there is none.
+  struct Landing {
+    Landing(SingleFlight& owner, Flight& flight) : owner_(owner), flight_(flight) {}
+    ~Landing() {
+      {
+        std::lock_guard lock(flight_.mu);
+        flight_.result = std::move(result);
+        flight_.done = true;
+      }
+      flight_.cv.notify_all();
+      std::lock_guard lock(owner_.mu_);
+      owner_.current_.reset();
+    }
+    Landing(const Landing&) = delete;
+    Landing& operator=(const Landing&) = delete;
+    std::optional<T> result;
+
+   private:
+    SingleFlight& owner_;
+    Flight& flight_;
+  };
+
+  mutable std::mutex mu_;
+  std::shared_ptr<Flight> current_;  // guarded by mu_; the run under way, if any
+};
+
+}  // namespace mdfs

@@ -1,0 +1,131 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "common/single_flight.h"
+#include "common/work_queue.h"
+
+namespace mdfs {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+TEST(SingleFlight, ConcurrentCallersShareOneRun) {
+  SingleFlight<int> flight;
+  std::atomic<int> runs{0};
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  auto work = [&] {
+    ++runs;
+    gate.wait();
+    return 42;
+  };
+  bool first_led = false;
+  auto first =
+      std::async(std::launch::async, [&] { return flight.run(deadlineIn(5s), work, &first_led); });
+  while (!flight.busy())
+    std::this_thread::sleep_for(1ms);
+  bool second_led = true;
+  auto second =
+      std::async(std::launch::async, [&] { return flight.run(deadlineIn(5s), work, &second_led); });
+  std::this_thread::sleep_for(50ms);
+  release.set_value();
+  EXPECT_EQ(first.get(), 42);
+  EXPECT_EQ(second.get(), 42);
+  EXPECT_EQ(runs, 1);
+  EXPECT_TRUE(first_led);
+  EXPECT_FALSE(second_led);
+  EXPECT_FALSE(flight.busy());
+}
+
+// The lock-over-the-network defect of issue 10: a waiter is bounded by its own deadline,
+// not by the runner's.
+TEST(SingleFlight, WaiterGivesUpAtItsOwnDeadline) {
+  SingleFlight<int> flight;
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  auto slow = std::async(std::launch::async, [&] {
+    return flight.run(deadlineIn(10s), [&] {
+      gate.wait();
+      return 1;
+    });
+  });
+  while (!flight.busy())
+    std::this_thread::sleep_for(1ms);
+  const auto start = Clock::now();
+  auto waited = flight.run(deadlineIn(200ms), [] { return 2; });
+  const auto took = Clock::now() - start;
+  EXPECT_FALSE(waited.has_value());
+  EXPECT_GE(took, 190ms);
+  EXPECT_LT(took, 2s);
+  release.set_value();
+  EXPECT_EQ(slow.get(), 1);
+}
+
+TEST(SingleFlight, ARunThatThrowsReleasesItsWaitersAndTheNextCallerRunsAgain) {
+  SingleFlight<int> flight;
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  auto thrower = std::async(std::launch::async, [&] {
+    return flight.run(deadlineIn(5s), [&]() -> int {
+      gate.wait();
+      throw std::runtime_error("boom");
+    });
+  });
+  while (!flight.busy())
+    std::this_thread::sleep_for(1ms);
+  auto waiter =
+      std::async(std::launch::async, [&] { return flight.run(deadlineIn(5s), [] { return 3; }); });
+  std::this_thread::sleep_for(50ms);
+  release.set_value();
+  EXPECT_THROW(thrower.get(), std::runtime_error);
+  auto got = waiter.get();
+  EXPECT_TRUE(!got.has_value() || *got == 3);
+  EXPECT_EQ(flight.run(deadlineIn(1s), [] { return 4; }), 4);
+}
+
+TEST(WorkQueue, RunsJobsInParallelAndTheLatchWaitsForAll) {
+  WorkQueue queue(4);
+  auto latch = std::make_shared<Latch>(4);
+  std::atomic<int> running{0};
+  std::atomic<int> peak{0};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(queue.post([&, latch] {
+      int now = ++running;
+      int seen = peak.load();
+      while (now > seen && !peak.compare_exchange_weak(seen, now)) {
+      }
+      std::this_thread::sleep_for(100ms);
+      --running;
+      latch->countDown();
+    }));
+  }
+  EXPECT_TRUE(latch->waitUntil(deadlineIn(5s)));
+  EXPECT_EQ(peak, 4);
+}
+
+TEST(WorkQueue, LatchWaitEndsAtTheDeadlineAndStopDropsQueuedJobs) {
+  WorkQueue queue(1);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  std::atomic<int> ran{0};
+  queue.post([&] {
+    gate.wait();
+    ++ran;
+  });
+  queue.post([&] { ++ran; });
+  Latch latch(1);
+  EXPECT_FALSE(latch.waitUntil(deadlineIn(50ms)));
+  release.set_value();
+  queue.stop();
+  EXPECT_GE(ran, 1);
+  EXPECT_FALSE(queue.post([] {}));
+}
+
+}  // namespace
+}  // namespace mdfs
