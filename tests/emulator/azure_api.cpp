@@ -114,7 +114,10 @@ HttpResponse AzurePersonality::error(int status, std::string message) const {
 }
 
 HttpResponse AzurePersonality::serve(const HttpRequest& request) const {
-  const bool identity = request.path == "/metadata/identity/oauth2/token";
+  // msal-node canonicalizes an overridden IMDS URL with a trailing slash [infer: IMDS
+  // accepts both].
+  const bool identity = request.path == "/metadata/identity/oauth2/token" ||
+                        request.path == "/metadata/identity/oauth2/token/";
   if (!metadataHeader(request) || request.header("X-Forwarded-For") != nullptr) {
     const char* what = request.header("X-Forwarded-For") != nullptr
                            ? "Bad request. Requests with an X-Forwarded-For header are refused"
