@@ -18,7 +18,7 @@ namespace {
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 using Kind = Fault::Kind;
 
-constexpr std::array<std::pair<Kind, std::string_view>, 7> kKindNames = {{
+constexpr std::array<std::pair<Kind, std::string_view>, 8> kKindNames = {{
     {Kind::latency, "latency"},
     {Kind::status, "status"},
     {Kind::reset, "reset"},
@@ -26,6 +26,7 @@ constexpr std::array<std::pair<Kind, std::string_view>, 7> kKindNames = {{
     {Kind::truncate, "truncate"},
     {Kind::malformed, "malformed"},
     {Kind::oversized, "oversized"},
+    {Kind::impostor, "impostor"},
 }};
 
 bool matches(const Fault& f, std::string_view method, std::string_view path) {
@@ -35,16 +36,6 @@ bool matches(const Fault& f, std::string_view method, std::string_view path) {
     return path.starts_with(std::string_view(f.path).substr(0, f.path.size() - 1));
   }
   return f.path == path;
-}
-
-std::string errorCodeFor(int status) {
-  if (status == 429) return "too_many_requests";
-  if (status == 503) return "service_unavailable";
-  if (status >= 500) return "service_error";
-  if (status == 404) return "not_found";
-  if (status == 403) return "unauthorized";
-  if (status == 401) return "unauthenticated";
-  return "invalid_request";
 }
 
 // Exactly `size` bytes of valid JSON (at least the 14 of the empty form).
@@ -189,21 +180,20 @@ void RequestCounters::reset() {
   total_ = 0;
 }
 
-std::optional<HttpResponse> faultResponse(const Fault& fault, FaultSet& faults) {
+std::optional<HttpResponse> faultResponse(const Fault& fault, FaultSet& faults,
+                                          const Personality& personality) {
   HttpResponse r;
   switch (fault.kind) {
     case Kind::latency:
     case Kind::truncate:
-      return std::nullopt;  // the normal answer, delayed or cut short by the caller
+    case Kind::impostor:
+      return std::nullopt;  // the normal answer, delayed, cut short or undressed by the caller
     case Kind::status: {
-      ApiError e;
-      e.status = fault.status;
-      e.code = errorCodeFor(fault.status);
-      e.message = "Injected failure (emulator fault).";
+      r = personality.error(fault.status, "Injected failure (emulator fault).");
       if (fault.retry_after_s >= 0) {
-        e.headers.emplace_back("Retry-After", std::to_string(fault.retry_after_s));
+        r.headers.emplace_back("Retry-After", std::to_string(fault.retry_after_s));
       }
-      return errorResponse(e);
+      return r;
     }
     case Kind::reset:
       r.delivery = HttpResponse::Delivery::reset;
@@ -232,7 +222,8 @@ Result<Fault> faultFromJson(std::string_view text) {
   if (named == kKindNames.end()) {
     return makeError(EINVAL,
                      std::string("unknown fault kind \"") + kind->GetString() +
-                         "\" (latency, status, reset, hang, truncate, malformed, oversized)");
+                         "\" (latency, status, reset, hang, truncate, malformed, oversized, "
+                         "impostor)");
   }
   f.kind = named->first;
   for (const auto& m : doc.GetObject()) {
@@ -307,7 +298,8 @@ HttpResponse ControlApi::handle(const HttpRequest& request) const {
                         R"("GET /_emulator/scenario","GET|PUT|POST|DELETE /_emulator/data",)"
                         R"("GET|POST|DELETE /_emulator/faults","GET|PUT /_emulator/service",)"
                         R"("GET|PUT /_emulator/keys_pagination",)"
-                        R"("PUT /_emulator/legacy_token_status"]})");
+                        R"("PUT /_emulator/legacy_token_status","GET /_emulator/cloud",)"
+                        R"("GET|PUT /_emulator/aws/imdsv1"]})");
   }
   if (path == "/_emulator/counters" && get) {
     return jsonResponse(200, json([&](Writer& w) {
@@ -424,6 +416,20 @@ HttpResponse ControlApi::handle(const HttpRequest& request) const {
     }
     return jsonResponse(
         200, std::string(R"({"paginated":)") + (emu_.keysPaginated() ? "true" : "false") + "}");
+  }
+  if (path == "/_emulator/cloud" && get) {
+    return jsonResponse(200, R"({"cloud":")" + std::string(cloudName(emu_.cloud())) + R"("})");
+  }
+  if (path == "/_emulator/aws/imdsv1" && (get || set)) {
+    if (set) {
+      if (auto error = parseObject(request.body, body)) return *error;
+      const auto* allowed = member(body, "allowed");
+      if (allowed == nullptr || !allowed->IsBool())
+        return badRequest(R"(expected {"allowed": true|false})");
+      emu_.setAwsImdsV1Allowed(allowed->GetBool());
+    }
+    return jsonResponse(
+        200, std::string(R"({"allowed":)") + (emu_.awsImdsV1Allowed() ? "true" : "false") + "}");
   }
   if (path == "/_emulator/legacy_token_status" && set) {
     if (auto error = parseObject(request.body, body)) return *error;

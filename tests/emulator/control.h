@@ -13,6 +13,7 @@
 
 #include "emulator/emulator.h"
 #include "emulator/http_server.h"
+#include "emulator/personality.h"
 
 namespace mdfs::emu {
 
@@ -56,8 +57,10 @@ class RequestCounters {
   std::uint64_t total_ = 0;
 };
 
-// The answer to a request that a fault replaces entirely (latency never does).
-std::optional<HttpResponse> faultResponse(const Fault& fault, FaultSet& faults);
+// The answer to a request that a fault replaces entirely (latency, truncate and impostor
+// never do); status faults answer in the personality's error shape.
+std::optional<HttpResponse> faultResponse(const Fault& fault, FaultSet& faults,
+                                          const Personality& personality);
 
 // JSON forms of a fault, shared by the control API and the command line.
 Result<Fault> faultFromJson(std::string_view text);

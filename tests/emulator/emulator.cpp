@@ -13,7 +13,7 @@
 #include "emulator/crypto.h"
 #include "emulator/http_server.h"
 #include "emulator/identity_api.h"
-#include "emulator/metadata_api.h"
+#include "emulator/personality.h"
 #include "emulator/scenario.h"
 
 #ifndef MDFS_EMULATOR_SCENARIO_DIR
@@ -22,36 +22,6 @@
 
 namespace mdfs::emu {
 namespace {
-
-// The identity routes and their version rule (ref §5.4).
-struct IdentityRoute {
-  std::string_view path;
-  std::string_view method;
-  bool legacy;  // /instance_identity/*: 404 from 2025-08-26 on
-  bool token;   // the token PUT (else the IAM token POST)
-};
-
-constexpr std::array kIdentityRoutes = {
-    IdentityRoute{"/instance_identity/v1/token", "PUT", true, true},
-    IdentityRoute{"/instance_identity/v1/iam_token", "POST", true, false},
-    IdentityRoute{"/identity/v1/token", "PUT", false, true},
-    IdentityRoute{"/identity/v1/iam_tokens", "POST", false, false},
-};
-
-const IdentityRoute* findIdentityRoute(std::string_view path) {
-  const auto* it = std::find_if(kIdentityRoutes.begin(), kIdentityRoutes.end(),
-                                [&](const IdentityRoute& r) { return r.path == path; });
-  return it == kIdentityRoutes.end() ? nullptr : it;
-}
-
-HttpResponse methodNotAllowed(const HttpRequest& request, std::string_view allowed) {
-  ApiError e;
-  e.status = 405;
-  e.code = "method_not_allowed";
-  e.message = "The method " + request.method + " is not supported on " + request.path + ".";
-  e.headers.emplace_back("Allow", std::string(allowed));
-  return errorResponse(e);
-}
 
 // Runs a callback once after a delay unless cancelled first.
 class DelayedAction {
@@ -105,8 +75,8 @@ struct Emulator::Impl {
       : options(std::move(opts)),
         clock(options.clock != nullptr ? *options.clock : system_clock),
         tokens(clock),
-        identity(clock, store, tokens, token_settings),
-        metadata(store),
+        personality(makePersonality(
+            options.cloud, PersonalityContext{clock, store, tokens, token_settings, switches})),
         control(owner) {}
 
   Options options;
@@ -115,12 +85,11 @@ struct Emulator::Impl {
   ScenarioStore store;
   TokenTable tokens;
   TokenSettings token_settings;
-  IdentityApi identity;
-  MetadataApi metadata;
+  CloudSwitches switches;
+  std::unique_ptr<Personality> personality;
   RequestCounters counters;
   FaultSet faults;
   ControlApi control;
-  std::atomic<bool> keys_paginated{false};
   std::optional<TlsFiles> tls_files;
   SslCtxPtr ssl_ctx;
   std::unique_ptr<HttpServer> api_server;
@@ -140,13 +109,12 @@ struct Emulator::Impl {
       closing.delivery = HttpResponse::Delivery::close;
       return closing;
     }
-    if (match.fault) {
-      if (auto replaced = faultResponse(*match.fault, faults)) return *replaced;
-    }
-    HttpResponse response = serveApi(request);
-    if (match.fault && match.fault->kind == Fault::Kind::truncate) {
-      response.delivery = HttpResponse::Delivery::truncate;
-    }
+    const auto kind = match.fault ? std::optional(match.fault->kind) : std::nullopt;
+    std::optional<HttpResponse> replaced;
+    if (match.fault) replaced = faultResponse(*match.fault, faults, *personality);
+    HttpResponse response = replaced ? std::move(*replaced) : personality->serve(request);
+    if (kind == Fault::Kind::truncate) response.delivery = HttpResponse::Delivery::truncate;
+    if (kind != Fault::Kind::impostor) personality->decorate(response);
     return response;
   }
 
@@ -157,42 +125,30 @@ struct Emulator::Impl {
     return errorResponse(notFound("The control port serves only /_emulator/ routes."));
   }
 
-  HttpResponse serveApi(const HttpRequest& request) const {
-    const IdentityRoute* identity_route = findIdentityRoute(request.path);
-    const auto metadata_route =
-        identity_route == nullptr ? resolveMetadataPath(request.path) : std::nullopt;
-    if (identity_route == nullptr && !metadata_route) {
-      return errorResponse(notFound("The requested path was not found."));
+  // The scenario of the emulator's cloud: "default" is the cloud's own, and a scenario
+  // written for another cloud ("cloud" member; none means IBM) is refused.
+  Status loadScenario() {
+    const Cloud cloud = options.cloud;
+    const bool own_default = options.scenario == "default" && cloud != Cloud::ibm;
+    const std::string name = own_default ? std::string(cloudName(cloud)) : options.scenario;
+    if (auto s = store.load(name, scenarioDirectory()); !s) return s;
+    const std::string declared = store.read([](const rapidjson::Value& doc) {
+      const rapidjson::Value* v = member(doc, "cloud");
+      return v != nullptr && v->IsString() ? std::string(v->GetString()) : std::string("ibm");
+    });
+    if (declared != cloudName(cloud)) {
+      return makeError(EINVAL, "scenario '" + name + "' is for cloud '" + declared + "', not '" +
+                                   std::string(cloudName(cloud)) + "'");
     }
-    const bool get = request.method == "GET" || request.method == "HEAD";
-    if (identity_route != nullptr ? request.method != identity_route->method : !get) {
-      return methodNotAllowed(request, identity_route != nullptr ? identity_route->method : "GET");
-    }
-    const auto version = requestVersion(request);
-    if (const auto* error = std::get_if<ApiError>(&version)) return errorResponse(*error);
-    const ApiDate date = std::get<ApiDate>(version);
-
-    if (identity_route != nullptr) {
-      if (identity_route->legacy && date >= kIdentityPathBreak) {
-        return errorResponse(notFound("The requested path is not available with version " +
-                                      *request.param("version") + "; use /identity/v1/."));
-      }
-      if (identity_route->token) return identity.createToken(request, identity_route->legacy);
-    } else if (date < metadata_route->endpoint->since) {
-      return errorResponse(notFound("The requested path is not available with version " +
-                                    *request.param("version") + "."));
-    }
-    const auto token = bearerToken(request);
-    if (!token || !tokens.valid(*token, TokenKind::identity)) {
-      return errorResponse(unauthenticated());
-    }
-    if (identity_route != nullptr) return identity.createIamToken(request, identity_route->legacy);
-    return metadata.get(*metadata_route, request, keys_paginated.load());
+    return Ok{};
   }
 
   Status applyServiceEnabled(bool enabled) {
     if (!api_server) return makeError(EINVAL, "the emulator is not running");
-    if (!enabled) faults.releaseWaiters();  // their connections are reset anyway
+    if (!enabled) {  // their connections are reset anyway
+      faults.releaseWaiters();
+      store.releaseWaiters();
+    }
     return api_server->setAccepting(enabled);
   }
 };
@@ -209,7 +165,7 @@ Status Emulator::start() {
   if (d.stopped || d.api_server) {
     return makeError(EINVAL, "start() can be called once per emulator");
   }
-  if (auto s = d.store.load(d.options.scenario, scenarioDirectory()); !s) return s;
+  if (auto s = d.loadScenario(); !s) return s;
   if (d.options.https) {
     auto files = prepareTlsFiles(d.options.tls_dir);
     if (!files) return files.error();
@@ -251,7 +207,8 @@ void Emulator::stop() {
   if (d.stopped) return;
   d.stopped = true;
   d.reenable.cancel();
-  d.faults.shutdown();  // no handler waits on a fault any more
+  d.faults.shutdown();  // no handler waits on a fault or a long poll any more
+  d.store.shutdown();
   if (d.api_server) d.api_server->stop();
   if (d.control_server) d.control_server->stop();
   if (d.tls_files) removeTlsFiles(*d.tls_files);
@@ -345,11 +302,20 @@ bool Emulator::serviceEnabled() const {
   return impl_->api_server && impl_->api_server->accepting();
 }
 
+Cloud Emulator::cloud() const {
+  return impl_->options.cloud;
+}
+void Emulator::setAwsImdsV1Allowed(bool allowed) {
+  impl_->switches.aws_imdsv1.store(allowed);
+}
+bool Emulator::awsImdsV1Allowed() const {
+  return impl_->switches.aws_imdsv1.load();
+}
 void Emulator::setKeysPaginated(bool paginated) {
-  impl_->keys_paginated.store(paginated);
+  impl_->switches.keys_paginated.store(paginated);
 }
 bool Emulator::keysPaginated() const {
-  return impl_->keys_paginated.load();
+  return impl_->switches.keys_paginated.load();
 }
 void Emulator::setLegacyTokenStatus(int status) {
   impl_->token_settings.legacy_token_status.store(status);

@@ -1,5 +1,7 @@
-// The IBM Cloud VPC instance metadata service emulator: a local stand-in for the real
-// service that every test, benchmark and the demo run against. Tests link it in-process
+// The instance metadata service emulator: a local stand-in for the real service that
+// every test, benchmark and the demo run against. It speaks IBM Cloud VPC by default and
+// AWS EC2 (IMDSv2), Google Compute Engine or Azure IMDS as another personality
+// (personality.h); the controls below work the same for every cloud. Tests link it in-process
 // and drive it through this class; the standalone program build/metadata-emulator wraps
 // the same class and exposes the controls over HTTP under /_emulator/.
 //
@@ -16,18 +18,22 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "emulator/personality.h"
 
 namespace mdfs::emu {
 
 struct Options {
   std::string bind_address = "127.0.0.1";
-  int port = 0;                      // 0 picks a free port
-  std::string scenario = "default";  // a shipped scenario name, or a path to a JSON file
-  bool https = false;                // serve TLS only (ref §7 secure access)
-  std::string tls_dir;               // where ca.pem/cert/key are written; empty = new temp dir
-  const Clock* clock = nullptr;      // token iat/exp/expiry; nullptr = the system clock
-  int control_port = -1;             // separate plain-HTTP control listener; -1 = none
-  int keep_alive_timeout_s = 5;      // idle keep-alive connections are closed after this
+  int port = 0;              // 0 picks a free port
+  Cloud cloud = Cloud::ibm;  // which service to be
+  // A shipped scenario name, or a path to a JSON file. "default" means the cloud's own
+  // default scenario (default.json for IBM, aws.json, gcp.json, azure.json).
+  std::string scenario = "default";
+  bool https = false;            // serve TLS only (ref §7 secure access)
+  std::string tls_dir;           // where ca.pem/cert/key are written; empty = new temp dir
+  const Clock* clock = nullptr;  // token iat/exp/expiry; nullptr = the system clock
+  int control_port = -1;         // separate plain-HTTP control listener; -1 = none
+  int keep_alive_timeout_s = 5;  // idle keep-alive connections are closed after this
 };
 
 // One injected misbehaviour. Matching requests: `method` ("" = any) and `path`: an exact
@@ -42,6 +48,8 @@ struct Fault {
     truncate,   // send headers with the full Content-Length, then half the body, then close
     malformed,  // 200 with a body that is not JSON
     oversized,  // 200 with a valid JSON body of `oversized_bytes`
+    impostor,   // the normal answer without the headers only the real service sends
+                // (GCE's Metadata-Flavor: Google): something else answered
   };
   Kind kind = Kind::status;
   std::string method;
@@ -83,10 +91,12 @@ class Emulator {
   void resetCounters();
 
   // Tokens.
-  void expireAllTokens();  // every identity and IAM token issued so far becomes invalid
-  // Caps the lifetime of identity tokens (expires_in is reduced to the cap; 0 = no cap)
-  // and sets the lifetime of IAM tokens (default 3600 s). Lets tests cross several
-  // token lifetimes quickly.
+  // Every identity, IAM and AWS session token issued so far becomes invalid.
+  void expireAllTokens();
+  // Caps the lifetime of identity tokens and AWS session tokens (expires_in or the TTL
+  // granted is reduced to the cap; 0 = no cap) and sets the lifetime of IAM tokens and
+  // Azure managed-identity tokens (default 3600 s). Lets tests cross several token
+  // lifetimes quickly.
   void setTokenLifetimes(Seconds identity_cap, Seconds iam_lifetime);
   // True when `token` is an unexpired IAM token this emulator issued (the IAM-protected
   // check; also served as GET /_emulator/iam/check with a Bearer token).
@@ -113,6 +123,11 @@ class Emulator {
   [[nodiscard]] bool serviceEnabled() const;
 
   // Behaviour switches.
+  [[nodiscard]] Cloud cloud() const;
+  // AWS: answer GETs without a session token (IMDSv1). Default false: IMDSv2 only, a
+  // tokenless GET is 401.
+  void setAwsImdsV1Allowed(bool allowed);
+  [[nodiscard]] bool awsImdsV1Allowed() const;
   void setKeysPaginated(bool paginated);  // default false: {"keys":[...]} in one answer
   void setLegacyTokenStatus(int status);  // default 200 on /instance_identity/v1/token
   [[nodiscard]] bool keysPaginated() const;

@@ -16,7 +16,8 @@
 
 namespace mdfs::emu {
 
-enum class TokenKind { identity, iam };
+// identity and iam: IBM; aws_session: AWS IMDSv2 session tokens.
+enum class TokenKind { identity, iam, aws_session };
 
 class TokenTable {
  public:
@@ -40,7 +41,8 @@ class TokenTable {
 
 // Switches tests flip while requests are served.
 struct TokenSettings {
-  std::atomic<std::int64_t> identity_cap_s{0};  // 0 = no cap on expires_in
+  // 0 = no cap on IBM expires_in and on the TTL of AWS session tokens.
+  std::atomic<std::int64_t> identity_cap_s{0};
   std::atomic<std::int64_t> iam_lifetime_s{3600};
   std::atomic<int> legacy_token_status{200};
 };

@@ -1,4 +1,5 @@
-// metadata-emulator: the IBM Cloud VPC instance metadata service emulator as a program.
+// metadata-emulator: the instance metadata service emulator as a program (IBM Cloud VPC by
+// default; AWS, Google Compute Engine or Azure with --cloud).
 // Prints "listening on <URL>" first, serves until SIGTERM or SIGINT, then exits 0.
 #include <csignal>
 #include <cstdio>
@@ -15,13 +16,16 @@ namespace {
 
 constexpr const char* kUsage = R"(Usage: metadata-emulator [OPTION]...
 Serves the IBM Cloud VPC instance metadata service (metadata API and identity API) for
-tests and demos. The first line on standard output is "listening on <URL>".
+tests and demos, or with --cloud the instance metadata service of AWS EC2 (IMDSv2),
+Google Compute Engine or Azure. The first line on standard output is "listening on <URL>".
 
 Options:
+  --cloud ibm|aws|gcp|azure which service to be (default ibm)
   --port N                  API port (default 0: any free port)
   --bind ADDR               address to listen on (default 127.0.0.1)
-  --scenario NAME|FILE      shipped scenario (default, large) or a scenario JSON file
-                            (default: default)
+  --scenario NAME|FILE      shipped scenario or a scenario JSON file (default: the
+                            cloud's own: default for IBM, aws, gcp, azure; also large,
+                            aws-private, gcp-private, azure-private)
   --https                   serve the API over TLS only, with a certificate for
                             api.metadata.cloud.ibm.com, localhost, 127.0.0.1 and ::1 signed
                             by a private CA; prints "ca certificate: <path>"
@@ -32,13 +36,24 @@ Options:
                             (0: any free port), which stays up while the service is
                             disabled; prints "control on <URL>"
   --keep-alive-timeout S    close idle keep-alive connections after S seconds (default 5)
+  --aws-imdsv1              AWS: also answer GETs without a session token (IMDSv1)
   --keys-paginated          answer /metadata/v1/keys with pagination fields
   --legacy-token-status N   status of PUT /instance_identity/v1/token (default 200)
-  --identity-token-cap S    cap identity token lifetimes at S seconds (default: no cap)
-  --iam-token-lifetime S    lifetime of IAM tokens (default 3600)
+  --identity-token-cap S    cap IBM identity token and AWS session token lifetimes at S
+                            seconds (default: no cap)
+  --iam-token-lifetime S    lifetime of IBM IAM tokens and Azure managed-identity tokens
+                            (default 3600)
   --help                    show this help
 
-API (every route needs ?version=YYYY-MM-DD, 2022-03-01 or later):
+AWS (--cloud aws): PUT /latest/api/token (X-aws-ec2-metadata-token-ttl-seconds: 1..21600),
+  then GET /latest/meta-data/…, /latest/user-data, /latest/dynamic/… with
+  X-aws-ec2-metadata-token. GCE (--cloud gcp): GET /computeMetadata/v1/… with
+  Metadata-Flavor: Google (recursive, alt, wait_for_change, last_etag, timeout_sec).
+  Azure (--cloud azure): GET /metadata/instance…, /metadata/scheduledevents,
+  /metadata/identity/oauth2/token, /metadata/versions with Metadata: true and
+  api-version. The scenario document mirrors the URL space: its JSON pointers are paths.
+
+IBM API (every route needs ?version=YYYY-MM-DD, 2022-03-01 or later):
   PUT  /identity/v1/token               (201; legacy /instance_identity/v1/token: 200,
                                          404 from version 2025-08-26)
   POST /identity/v1/iam_tokens          (201; legacy /instance_identity/v1/iam_token)
@@ -63,7 +78,8 @@ Control API (JSON in and out; on the API port and on --control-port):
                                         (instead of ?pointer=: {"pointer": P, "value": V})
   GET  /_emulator/faults                active faults
   POST /_emulator/faults                add one: {"kind": "latency|status|reset|hang|
-                                        truncate|malformed|oversized", "method": "GET",
+                                        truncate|malformed|oversized|impostor",
+                                        "method": "GET",
                                         "path": "/metadata/v1/keys" | "/metadata/*" | "*",
                                         "latency_ms", "status", "retry_after_s",
                                         "oversized_bytes", "count": N (next N requests)}
@@ -73,6 +89,8 @@ Control API (JSON in and out; on the API port and on --control-port):
                                         connections refused, open ones reset
   GET|PUT /_emulator/keys_pagination    {"paginated": true|false}
   PUT  /_emulator/legacy_token_status   {"status": 200..299}
+  GET  /_emulator/cloud                 {"cloud": "ibm|aws|gcp|azure"}
+  GET|PUT /_emulator/aws/imdsv1         {"allowed": true|false}: tokenless AWS GETs
 
 Signals: SIGTERM and SIGINT stop the emulator; it exits 0.
 )";
@@ -81,6 +99,7 @@ struct Cli {
   mdfs::emu::Options options;
   bool help = false;
   bool keys_paginated = false;
+  bool aws_imdsv1 = false;
   int legacy_token_status = 200;
   long identity_cap_s = 0;
   long iam_lifetime_s = 3600;
@@ -137,6 +156,15 @@ std::optional<std::string> parseArgs(int argc, char** argv, Cli& cli) {
     std::optional<std::string> error;
     if (arg == "--help" || arg == "-h") {
       error = flag(cli.help);
+    } else if (arg == "--cloud") {
+      std::string name;
+      if (!(error = text(name))) {
+        const auto cloud = mdfs::emu::parseCloud(name);
+        if (!cloud) error = "--cloud: '" + name + "' is not one of ibm, aws, gcp, azure";
+        if (cloud) cli.options.cloud = *cloud;
+      }
+    } else if (arg == "--aws-imdsv1") {
+      error = flag(cli.aws_imdsv1);
     } else if (arg == "--port") {
       if (!(error = number(0, 65535, n))) cli.options.port = static_cast<int>(n);
     } else if (arg == "--control-port") {
@@ -192,6 +220,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   emulator.setKeysPaginated(cli.keys_paginated);
+  emulator.setAwsImdsV1Allowed(cli.aws_imdsv1);
   emulator.setLegacyTokenStatus(cli.legacy_token_status);
   emulator.setTokenLifetimes(mdfs::Seconds(cli.identity_cap_s), mdfs::Seconds(cli.iam_lifetime_s));
 

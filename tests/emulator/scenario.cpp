@@ -236,6 +236,28 @@ Status expandGenerate(Document& doc, const std::string& path) {
   return Ok{};
 }
 
+Status applyPatches(Document& doc, const Value& patches, const std::string& path) {
+  if (const Value* set = member(patches, "set")) {
+    if (!set->IsObject()) return makeError(EINVAL, path + ": \"set\" must be an object");
+    for (const auto& m : set->GetObject()) {
+      const rapidjson::Pointer p(m.name.GetString(), m.name.GetStringLength());
+      if (!p.IsValid()) return makeError(EINVAL, path + ": bad pointer in \"set\"");
+      p.Set(doc, Value(m.value, doc.GetAllocator()));
+    }
+  }
+  if (const Value* del = member(patches, "delete")) {
+    if (!del->IsArray()) return makeError(EINVAL, path + ": \"delete\" must be an array");
+    for (const auto& v : del->GetArray()) {
+      if (!v.IsString()) return makeError(EINVAL, path + ": \"delete\" lists pointers");
+      const rapidjson::Pointer p(v.GetString(), v.GetStringLength());
+      if (!p.IsValid() || !p.Erase(doc)) {
+        return makeError(EINVAL, path + ": nothing to delete at " + v.GetString());
+      }
+    }
+  }
+  return Ok{};
+}
+
 Status loadInto(Document& doc, const std::string& name_or_path, const std::string& directory,
                 int depth) {
   const std::string path = resolvePath(name_or_path, directory);
@@ -254,6 +276,16 @@ Status loadInto(Document& doc, const std::string& name_or_path, const std::strin
   } else {
     doc.SetObject();
   }
+  // "set" and "delete" patch the merged document by JSON Pointer, so a variant scenario
+  // can change one deep value of its base without copying the whole member.
+  Document patches(rapidjson::kObjectType);
+  for (const char* name : {"set", "delete"}) {
+    if (auto it = own.FindMember(name); it != own.MemberEnd()) {
+      patches.AddMember(Value(name, patches.GetAllocator()),
+                        Value(it->value, patches.GetAllocator()), patches.GetAllocator());
+      own.RemoveMember(name);
+    }
+  }
   // Members of this file replace those of the base, "generate" included.
   for (auto& m : own.GetObject()) {
     Value name(m.name, doc.GetAllocator());
@@ -264,6 +296,7 @@ Status loadInto(Document& doc, const std::string& name_or_path, const std::strin
       doc.AddMember(name, value, doc.GetAllocator());
     }
   }
+  if (auto s = applyPatches(doc, patches, path); !s) return s;
   if (depth == 0) {
     if (auto s = expandGenerate(doc, path); !s) return s;
   }
@@ -303,8 +336,12 @@ std::string stringAt(const Value& root, const char* pointer) {
 Status ScenarioStore::load(const std::string& name_or_path, const std::string& directory) {
   Document doc;
   if (auto s = loadInto(doc, name_or_path, directory, 0); !s) return s;
-  std::unique_lock lock(mu_);
-  doc_.Swap(doc);
+  {
+    std::unique_lock lock(mu_);
+    doc_.Swap(doc);
+    ++version_;
+  }
+  changed();
   return Ok{};
 }
 
@@ -316,9 +353,13 @@ Status ScenarioStore::set(std::string_view pointer, std::string_view json_value)
   if (p.GetTokenCount() == 0 && !value.IsObject()) {
     return makeError(EINVAL, "the scenario document must stay an object");
   }
-  std::unique_lock lock(mu_);
-  Value copy(value, doc_.GetAllocator());
-  p.Set(doc_, copy);
+  {
+    std::unique_lock lock(mu_);
+    Value copy(value, doc_.GetAllocator());
+    p.Set(doc_, copy);
+    ++version_;
+  }
+  changed();
   return Ok{};
 }
 
@@ -327,12 +368,16 @@ Status ScenarioStore::add(std::string_view pointer, std::string_view json_value)
   if (!p.IsValid()) return invalidPointer(pointer);
   Document value;
   if (auto s = parseInto(value, json_value, "value"); !s) return s;
-  std::unique_lock lock(mu_);
-  Value* target = p.Get(doc_);
-  if (target == nullptr || !target->IsArray()) {
-    return makeError(EINVAL, "no array at '" + std::string(pointer) + "'");
+  {
+    std::unique_lock lock(mu_);
+    Value* target = p.Get(doc_);
+    if (target == nullptr || !target->IsArray()) {
+      return makeError(EINVAL, "no array at '" + std::string(pointer) + "'");
+    }
+    target->PushBack(Value(value, doc_.GetAllocator()), doc_.GetAllocator());
+    ++version_;
   }
-  target->PushBack(Value(value, doc_.GetAllocator()), doc_.GetAllocator());
+  changed();
   return Ok{};
 }
 
@@ -340,9 +385,44 @@ Status ScenarioStore::remove(std::string_view pointer) {
   const auto p = parsePointer(pointer);
   if (!p.IsValid()) return invalidPointer(pointer);
   if (p.GetTokenCount() == 0) return makeError(EINVAL, "cannot delete the whole scenario");
-  std::unique_lock lock(mu_);
-  if (!p.Erase(doc_)) return makeError(ENOENT, "no value at '" + std::string(pointer) + "'");
+  {
+    std::unique_lock lock(mu_);
+    if (!p.Erase(doc_)) return makeError(ENOENT, "no value at '" + std::string(pointer) + "'");
+    ++version_;
+  }
+  changed();
   return Ok{};
+}
+
+void ScenarioStore::changed() {
+  { std::lock_guard lock(wait_mu_); }  // a waiter between its check and its wait sees it
+  wait_cv_.notify_all();
+}
+
+bool ScenarioStore::waitForChange(std::uint64_t seen,
+                                  std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(wait_mu_);
+  const std::uint64_t generation = release_generation_;
+  wait_cv_.wait_until(lock, deadline, [&] {
+    return shutdown_ || generation != release_generation_ || version_.load() != seen;
+  });
+  return !shutdown_ && generation == release_generation_;
+}
+
+void ScenarioStore::releaseWaiters() {
+  {
+    std::lock_guard lock(wait_mu_);
+    ++release_generation_;
+  }
+  wait_cv_.notify_all();
+}
+
+void ScenarioStore::shutdown() {
+  {
+    std::lock_guard lock(wait_mu_);
+    shutdown_ = true;
+  }
+  wait_cv_.notify_all();
 }
 
 Result<std::string> ScenarioStore::get(std::string_view pointer) const {

@@ -5,6 +5,11 @@
 
 #include <rapidjson/document.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -32,9 +37,24 @@ class ScenarioStore {
   [[nodiscard]] Result<std::string> get(std::string_view pointer) const;
   [[nodiscard]] std::string serialize() const;
 
+  // Every change bumps the version; read it inside read() to pair it with what was read.
+  [[nodiscard]] std::uint64_t version() const { return version_.load(); }
+  // Blocks until the version differs from `seen` or `deadline` passes; false when the
+  // waiters were released (the service went away) and the caller should answer now.
+  bool waitForChange(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) const;
+  void releaseWaiters();  // wakes every waiter once
+  void shutdown();        // for good: every wait returns at once
+
  private:
+  void changed();  // after a change, with mu_ released
+
   mutable std::shared_mutex mu_;
   rapidjson::Document doc_{rapidjson::kObjectType};
+  std::atomic<std::uint64_t> version_{0};
+  mutable std::mutex wait_mu_;
+  mutable std::condition_variable wait_cv_;
+  std::uint64_t release_generation_ = 0;
+  bool shutdown_ = false;
 };
 
 // Compact JSON text of a value.
