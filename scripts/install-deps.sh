@@ -36,8 +36,12 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm packages of the conformance test, pinned by its package-lock.json.
-if [[ -f "$here/tests/conformance/package.json" && ! -d "$here/tests/conformance/node_modules" ]]; then
+# npm packages of the conformance test, pinned by its package-lock.json; installed again
+# whenever the lock file changed since the last install.
+conformance=$here/tests/conformance
+if [[ -f $conformance/package.json ]] &&
+  ! cmp -s "$conformance/package-lock.json" "$conformance/node_modules/.mdfs-installed-lock"; then
   echo "install-deps: installing the conformance test's npm packages"
-  (cd "$here/tests/conformance" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$conformance" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+    cp package-lock.json node_modules/.mdfs-installed-lock)
 fi
