@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <map>
 #include <utility>
 
 #include "common/single_flight.h"
@@ -11,10 +12,6 @@ namespace mdfs::cache {
 namespace {
 
 constexpr std::size_t kTrimAfterBytes = std::size_t{256} << 10;
-
-std::int64_t toNanos(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
 
 std::string secondsText(std::chrono::nanoseconds d) {
   return std::to_string(std::chrono::duration_cast<Seconds>(d).count()) + " s";
@@ -50,6 +47,8 @@ struct ResourceCache::Entry {
   std::uint64_t retries = 0;
   std::uint64_t stale_serves = 0;
   std::uint64_t failures = 0;
+  std::uint64_t http_requests = 0;
+  std::map<ErrorKind, std::uint64_t> failures_by_kind;
 
   [[nodiscard]] bool hasData() const { return snapshot != nullptr || absent; }
   [[nodiscard]] bool fresh(SteadyTime now) const { return hasData() && now < expires; }
@@ -245,7 +244,7 @@ ResourceCache::Fetched ResourceCache::build(const Entry& e, Result<std::string> 
     return f;
   }
   auto built = tree::Snapshot::build(*e.spec, std::move(body).value(), render_, e.hidden,
-                                     toNanos(f.at_wall));
+                                     nanosSinceEpoch(f.at_wall));
   if (!built.ok()) {
     f.failure = built.error();
     f.failure->message = "unexpected answer from " + e.spec->api_path + ": " + f.failure->message;
@@ -261,6 +260,7 @@ void ResourceCache::recordFailure(Entry& e, const Error& failure, LogLines& line
   const WallTime wall = clock_.wall();
   const SteadyTime now = clock_.steady();
   ++e.failures;
+  ++e.failures_by_kind[failure.kind];
   if (e.failures_in_row++ == 0) e.failing_since = wall;
   e.error = failure;
   e.last_failure = failure;
@@ -316,6 +316,8 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
     std::lock_guard lock(mu_);
     ++e.fetches;
     e.retries += static_cast<std::uint64_t>(f.stats.retries);
+    e.http_requests += static_cast<std::uint64_t>(f.stats.attempts);
+    latency_.add(std::chrono::duration<double>(f.took).count());
     if (f.failure) {
       recordFailure(e, *f.failure, lines);
     } else {
@@ -459,11 +461,26 @@ std::vector<EndpointStatus> ResourceCache::status() const {
     s.retries = e->retries;
     s.stale_serves = e->stale_serves;
     s.failures = e->failures;
+    s.http_requests = e->http_requests;
+    s.failures_by_kind.assign(e->failures_by_kind.begin(), e->failures_by_kind.end());
     s.raw_bytes = e->snapshot ? e->snapshot->raw().size() : 0;
     s.memory_bytes = e->snapshot ? e->snapshot->memoryBytes() : 0;
     out.push_back(std::move(s));
   }
   return out;
+}
+
+LatencyHistogram ResourceCache::latency() const {
+  std::lock_guard lock(mu_);
+  return latency_;
+}
+
+void LatencyHistogram::add(double seconds) {
+  for (std::size_t i = 0; i < kBounds.size(); ++i) {
+    if (seconds <= kBounds[i]) ++within[i];
+  }
+  ++count;
+  sum_seconds += seconds;
 }
 
 }  // namespace mdfs::cache

@@ -9,6 +9,7 @@
 // build, a log line or a callback. Each Entry's SingleFlight has its own lock.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -67,6 +68,16 @@ struct View {
 // What is known about an endpoint without asking the service.
 enum class Known { unknown, present, absent, failed };
 
+// How long fetches took, for .metrics (a Prometheus histogram: a count per upper bound).
+struct LatencyHistogram {
+  static constexpr std::array<double, 12> kBounds{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                  0.5,   1,    2.5,   5,    10,  30};
+  std::array<std::uint64_t, kBounds.size()> within{};  // fetches that took <= kBounds[i]
+  std::uint64_t count = 0;
+  double sum_seconds = 0;
+  void add(double seconds);
+};
+
 struct EndpointStatus {
   std::string mount_path;
   std::string state;  // "never fetched", "fresh", "expired", "stale", "absent", "error"
@@ -79,6 +90,8 @@ struct EndpointStatus {
   std::uint64_t retries = 0;
   std::uint64_t stale_serves = 0;
   std::uint64_t failures = 0;
+  std::uint64_t http_requests = 0;  // every attempt of every fetch (pages and retries)
+  std::vector<std::pair<ErrorKind, std::uint64_t>> failures_by_kind;
   std::size_t raw_bytes = 0;     // size of <name>.json
   std::size_t memory_bytes = 0;  // what the snapshot holds in memory
 };
@@ -124,6 +137,7 @@ class ResourceCache {
 
   [[nodiscard]] Seconds ttlOf(int endpoint) const;
   [[nodiscard]] std::vector<EndpointStatus> status() const;
+  [[nodiscard]] LatencyHistogram latency() const;
 
  private:
   struct Entry;
@@ -153,6 +167,7 @@ class ResourceCache {
 
   mutable std::mutex mu_;
   ChangeCallback on_change_;                     // guarded by mu_
+  LatencyHistogram latency_;                     // guarded by mu_
   std::vector<std::unique_ptr<Entry>> entries_;  // the vector is fixed; Entry state: mu_
 
   std::condition_variable wake_;

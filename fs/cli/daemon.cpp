@@ -14,10 +14,11 @@
 #include <thread>
 
 #include "cache/resource_cache.h"
-#include "cli/identity_files.h"
-#include "cli/status_file.h"
 #include "common/clock.h"
 #include "common/log.h"
+#include "files/identity_files.h"
+#include "files/metrics_file.h"
+#include "files/status_file.h"
 #include "mount/filesystem.h"
 #include "mount/fuse_session.h"
 #include "mount/inode_table.h"
@@ -111,6 +112,20 @@ cache::CachePolicy cachePolicy(const Config& c) {
   return p;
 }
 
+files::Settings statusSettings(const Config& c) {
+  files::Settings s;
+  s.mountpoint = c.mountpoint;
+  s.endpoint = c.endpoint;
+  s.api_version = c.api_version;
+  s.ttl = c.ttl;
+  s.timeout = c.timeout;
+  s.max_stale = c.max_stale;
+  s.token_ttl = c.token_ttl;
+  s.identity = c.identity;
+  s.trusted_profile = c.trusted_profile;
+  return s;
+}
+
 std::string startupLine(const Config& c) {
   std::string line = "serving " + c.mountpoint + " from " + c.endpoint + " (API version " +
                      c.api_version + ", ttl " + std::to_string(c.ttl.count()) + " s";
@@ -180,19 +195,21 @@ int runDaemon(const Config& config) {
   fs_options.op_timeout = config.timeout;
   fs_options.default_ttl = config.ttl;
   mount::Filesystem fs(catalog, cache, inodes, fs_options, clock);
-  StatusFile status(config, cache, tokens, clock);
-  fs.addDynamicFile(status.file());
   std::optional<service::IamTokenSource> iam;
-  IdentityFiles identity(clock, log);
+  files::IdentityFiles identity(clock, log);
   if (config.identity) {
     identity.add("token", [&tokens](Deadline d) { return tokens.token(d); });
   }
   if (!config.trusted_profile.empty()) {
-    iam.emplace(api, parseTrustedProfile(config.trusted_profile), http, tokens, clock, log,
+    iam.emplace(api, service::parseTrustedProfile(config.trusted_profile), http, tokens, clock, log,
                 &health);
     identity.add("iam_token", [&iam](Deadline d) { return iam->token(d); });
-    status.setIamTokens(&*iam);
   }
+  files::Sources observed{cache, tokens, iam ? &*iam : nullptr, &health};
+  files::StatusFile status(statusSettings(config), observed, clock);
+  files::MetricsFile metrics(observed, clock);
+  fs.addDynamicFile(status.file());
+  fs.addDynamicFile(metrics.file());
   for (auto& file : identity.files())
     fs.addDynamicFile(std::move(file));
 

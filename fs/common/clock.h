@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 
 namespace mdfs {
@@ -55,6 +56,11 @@ class FakeClock final : public Clock {
   SteadyTime steady_;
   WallTime wall_;
 };
+
+// A calendar time as nanoseconds since the Unix epoch (file mtimes).
+inline std::int64_t nanosSinceEpoch(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 // An absolute point in real (steady) time by which an operation must be answered.
 // Deadlines bound network waits, so they always use the real clock.

@@ -39,10 +39,6 @@ std::string_view basename(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-std::int64_t nanosOf(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 Content slice(std::shared_ptr<const void> owner, std::string_view bytes, std::uint64_t offset,
               std::size_t size) {
   if (offset >= bytes.size()) return {std::move(owner), {}};
@@ -97,7 +93,7 @@ Filesystem::Filesystem(const tree::Catalog& catalog, cache::ResourceCache& cache
       inodes_(inodes),
       options_(options),
       clock_(clock),
-      mount_time_ns_(nanosOf(clock.wall())) {}
+      mount_time_ns_(nanosSinceEpoch(clock.wall())) {}
 
 Filesystem::~Filesystem() = default;
 

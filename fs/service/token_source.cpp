@@ -168,6 +168,14 @@ Result<IssuedToken> IamTokenSource::request(Deadline deadline) {
   return error;
 }
 
+TrustedProfile parseTrustedProfile(const std::string& value) {
+  TrustedProfile p;
+  if (value == "default") return p;
+  p.by = value.rfind("crn:", 0) == 0 ? TrustedProfile::By::crn : TrustedProfile::By::id;
+  p.value = value;
+  return p;
+}
+
 Result<HttpResponse> sendWithToken(TokenSource& tokens, Retrier& retrier, Deadline deadline,
                                    const std::function<HttpRequest(const IssuedToken&)>& build,
                                    FetchStats& stats, const Logger& log) {

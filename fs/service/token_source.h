@@ -55,6 +55,9 @@ struct TrustedProfile {
   std::string value;  // the id or crn
 };
 
+// "default", "crn:..." or a profile id, as the trusted_profile option gives it.
+TrustedProfile parseTrustedProfile(const std::string& value);
+
 // An IAM token for one trusted profile: POST {identity path}/iam_token(s) with the
 // identity token from `identity` (re-acquired once if the service answers 401).
 class IamTokenSource {

@@ -120,9 +120,28 @@ TEST_F(OpsStatus, AfterSuccessfulFetchesShowsTimesCountersAndTokenExpiry) {
   auto after = SysClock::now();
   auto doc = readStatus(m);
 
-  EXPECT_EQ(str(doc, "endpoint"), emulator_.url());
-  EXPECT_EQ(str(doc, "api_version"), "2025-08-26");
+  ASSERT_TRUE(doc.HasMember("healthy") && doc["healthy"].IsBool());
+  EXPECT_TRUE(doc["healthy"].GetBool());
+  EXPECT_FALSE(str(doc, "version").empty());
+  ASSERT_TRUE(doc.HasMember("pid") && doc["pid"].IsInt64());
+  EXPECT_EQ(doc["pid"].GetInt64(), daemonPids(m.path()).at(0));
   EXPECT_EQ(str(doc, "mountpoint"), m.path());
+  ASSERT_TRUE(doc.HasMember("options") && doc["options"].IsObject());
+  const auto& options = doc["options"];
+  EXPECT_EQ(str(options, "endpoint"), emulator_.url());
+  EXPECT_EQ(str(options, "api_version"), "2025-08-26");
+  EXPECT_EQ(options["ttl_s"].GetInt64(), 120);
+  EXPECT_EQ(options["timeout_s"].GetInt64(), 10);
+  EXPECT_EQ(options["max_stale_s"].GetInt64(), 3600);
+  EXPECT_EQ(options["token_ttl_s"].GetInt(), 600);
+  EXPECT_FALSE(options["identity"].GetBool());
+  EXPECT_TRUE(isNull(options, "trusted_profile"));
+  ASSERT_TRUE(doc.HasMember("service") && doc["service"].IsObject());
+  EXPECT_TRUE(doc["service"]["answering"].GetBool());
+  EXPECT_TRUE(isNull(doc["service"], "down_since"));
+  auto last_success = timeOf(doc, "last_success");
+  EXPECT_GE(last_success, before - 1s);
+  EXPECT_LE(last_success, after + 1s);
   ASSERT_TRUE(doc.HasMember("uptime_s") && doc["uptime_s"].IsInt64());
   EXPECT_GE(doc["uptime_s"].GetInt64(), 0);
   EXPECT_LE(timeOf(doc, "started_at"), after);
@@ -134,6 +153,8 @@ TEST_F(OpsStatus, AfterSuccessfulFetchesShowsTimesCountersAndTokenExpiry) {
   EXPECT_GE(expires, before + 600s - 5s);
   EXPECT_LE(expires, after + 600s + 5s);
   EXPECT_EQ(count(token, "requests"), 1U);
+  EXPECT_EQ(count(token, "failures"), 0U);
+  EXPECT_TRUE(isNull(token, "last_error"));
 
   for (auto [path, ttl] : {std::pair{"instance", 120}, std::pair{"keys", 30}}) {
     SCOPED_TRACE(path);
@@ -152,7 +173,12 @@ TEST_F(OpsStatus, AfterSuccessfulFetchesShowsTimesCountersAndTokenExpiry) {
     EXPECT_EQ(count(e, "retries"), 0U);
     EXPECT_EQ(count(e, "failures"), 0U);
     EXPECT_EQ(count(e, "stale_serves"), 0U);
-    EXPECT_GT(count(e, "bytes"), 0U);
+    EXPECT_EQ(count(e, "http_requests"), 1U);
+    // json_bytes is the size of <name>.json; memory_bytes what the snapshot holds.
+    struct stat raw {};
+    ASSERT_EQ(::stat(m.at(std::string(path) + ".json").c_str(), &raw), 0);
+    EXPECT_EQ(count(e, "json_bytes"), static_cast<std::uint64_t>(raw.st_size));
+    EXPECT_GT(count(e, "memory_bytes"), count(e, "json_bytes"));
   }
   // Lazy: what nobody read was never fetched.
   const auto& untouched = endpointOf(doc, "placement_groups");

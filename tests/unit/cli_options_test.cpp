@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "cli/identity_files.h"
 #include "cli/options.h"
+#include "files/identity_files.h"
 
 namespace mdfs::cli {
 namespace {
@@ -59,9 +59,10 @@ TEST(Options, PerEndpointTtlAndFlags) {
   EXPECT_EQ(c->ttl_overrides.at("keys"), Seconds(300));
   EXPECT_FALSE(c->newline);
   EXPECT_TRUE(c->identity);
-  EXPECT_EQ(parseTrustedProfile(c->trusted_profile).by, service::TrustedProfile::By::crn);
-  EXPECT_EQ(parseTrustedProfile("default").by, service::TrustedProfile::By::default_profile);
-  EXPECT_EQ(parseTrustedProfile("Profile-1").by, service::TrustedProfile::By::id);
+  EXPECT_EQ(service::parseTrustedProfile(c->trusted_profile).by, service::TrustedProfile::By::crn);
+  EXPECT_EQ(service::parseTrustedProfile("default").by,
+            service::TrustedProfile::By::default_profile);
+  EXPECT_EQ(service::parseTrustedProfile("Profile-1").by, service::TrustedProfile::By::id);
   auto d = parse({"/m", "-d"});
   EXPECT_TRUE(d->debug && d->foreground);
 }
@@ -139,11 +140,11 @@ TEST(IdentityFiles, MinimumLifeLeft) {
   service::IssuedToken t;
   t.obtained = SteadyTime{};
   t.expiry = t.obtained + Seconds(300);
-  EXPECT_EQ(minimumLifeLeft(t), Millis(60000));
+  EXPECT_EQ(files::minimumLifeLeft(t), Millis(60000));
   t.expiry = t.obtained + Seconds(3600);
-  EXPECT_EQ(minimumLifeLeft(t), Millis(60000));
+  EXPECT_EQ(files::minimumLifeLeft(t), Millis(60000));
   t.expiry = t.obtained + Seconds(30);
-  EXPECT_EQ(minimumLifeLeft(t), Millis(6000));
+  EXPECT_EQ(files::minimumLifeLeft(t), Millis(6000));
 }
 
 }  // namespace

@@ -13,14 +13,11 @@
 #include "mount/filesystem.h"
 #include "service/token_source.h"
 
-namespace mdfs::cli {
+namespace mdfs::files {
 
 // A token is only handed out with at least this much of its life left: 60 s, or a fifth
 // of its lifetime for tokens shorter than 5 minutes.
 Millis minimumLifeLeft(const service::IssuedToken& token);
-
-// "default", "crn:..." or a profile id.
-service::TrustedProfile parseTrustedProfile(const std::string& value);
 
 class IdentityFiles {
  public:
@@ -41,4 +38,4 @@ class IdentityFiles {
   std::vector<mount::DynamicFile> files_;
 };
 
-}  // namespace mdfs::cli
+}  // namespace mdfs::files

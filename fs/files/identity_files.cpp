@@ -1,32 +1,19 @@
-#include "cli/identity_files.h"
+#include "files/identity_files.h"
 
 #include <algorithm>
 
-namespace mdfs::cli {
+namespace mdfs::files {
 namespace {
 
 constexpr std::uint32_t kSecretPerm = 0400;
 // When a renewal is overdue (it failed), the kernel rechecks this often.
 constexpr Millis kRetryInterval{1000};
 
-std::int64_t nanosOf(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 Millis minimumLifeLeft(const service::IssuedToken& token) {
   auto lifetime = std::chrono::duration_cast<Millis>(token.expiry - token.obtained);
   return std::min<Millis>(Millis(60000), lifetime / 5);
-}
-
-service::TrustedProfile parseTrustedProfile(const std::string& value) {
-  service::TrustedProfile p;
-  if (value == "default") return p;
-  p.by = value.rfind("crn:", 0) == 0 ? service::TrustedProfile::By::crn
-                                     : service::TrustedProfile::By::id;
-  p.value = value;
-  return p;
 }
 
 IdentityFiles::IdentityFiles(const Clock& clock, const Logger& log) : clock_(clock), log_(log) {}
@@ -59,15 +46,16 @@ Result<mount::DynamicContent> IdentityFiles::produce(const std::string& name, co
   if (t.expiry - now < minimumLifeLeft(t)) {
     // Renewal failed and the token is nearly spent: better no token than one that dies
     // in the reader's hands.
-    Error e = makeError(EIO, "identity/" + name + ": the token could not be renewed in time");
+    Error e = makeError(ErrorKind::unreachable,
+                        "identity/" + name + ": the token could not be renewed in time");
     log_.report(e, "");
     return e;
   }
   mount::DynamicContent c;
   c.bytes = json ? t.public_json : t.access_token;
   // Bump the mtime with every new token so the kernel drops the cached pages.
-  c.mtime_ns = nanosOf(t.expiry_wall -
-                       std::chrono::duration_cast<WallTime::duration>(t.expiry - t.obtained));
+  c.mtime_ns = nanosSinceEpoch(
+      t.expiry_wall - std::chrono::duration_cast<WallTime::duration>(t.expiry - t.obtained));
   // The kernel may keep these bytes until renewal is due, never past it.
   auto until_renewal = std::chrono::duration_cast<Millis>(t.renewAt() - now);
   auto spare = std::chrono::duration_cast<Millis>(t.expiry - now) - minimumLifeLeft(t);
@@ -75,4 +63,4 @@ Result<mount::DynamicContent> IdentityFiles::produce(const std::string& name, co
   return c;
 }
 
-}  // namespace mdfs::cli
+}  // namespace mdfs::files
