@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev
   libbenchmark-dev
   libcpp-httplib-dev libssl-dev openssl
-  jq procps psmisc util-linux
+  jq procps psmisc util-linux rsync tar grep findutils
   man-db groff-base dpkg-dev file
   iproute2 amazon-ec2-utils
 )

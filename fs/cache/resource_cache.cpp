@@ -27,7 +27,8 @@ struct ResourceCache::Entry {
 
   // Everything below is guarded by ResourceCache::mu_.
   std::shared_ptr<const tree::Snapshot> snapshot;
-  bool absent = false;  // the service answered 404
+  bool absent = false;           // the service answered 404
+  std::int64_t presence_ns = 0;  // when `absent` last changed (or was first known)
   SteadyTime fetched{};
   SteadyTime expires{};
   WallTime fetched_wall{};
@@ -120,9 +121,9 @@ Seconds ResourceCache::ttlOf(int endpoint) const {
 // Fresh data, or data past expiry still within max_stale (marked stale).
 std::optional<View> ResourceCache::servable(const Entry& e, SteadyTime now) const {
   if (!e.hasData()) return std::nullopt;
-  if (now < e.expires) return View{e.snapshot, e.expires, false};
+  if (now < e.expires) return View{e.snapshot, e.expires, false, e.presence_ns};
   if (policy_.max_stale.count() > 0 && now < e.expires + policy_.max_stale) {
-    return View{e.snapshot, e.expires, true};
+    return View{e.snapshot, e.expires, true, e.presence_ns};
   }
   return std::nullopt;
 }
@@ -202,6 +203,17 @@ Known ResourceCache::known(int endpoint) const {
   if (auto view = servable(e, clock_.steady()))
     return view->absent() ? Known::absent : Known::present;
   return e.error ? Known::failed : Known::unknown;
+}
+
+std::vector<int> ResourceCache::expired(const std::vector<int>& endpoints) const {
+  std::lock_guard lock(mu_);
+  SteadyTime now = clock_.steady();
+  std::vector<int> out;
+  for (int endpoint : endpoints) {
+    const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+    if (e.hasData() && !e.fresh(now)) out.push_back(endpoint);
+  }
+  return out;
 }
 
 std::optional<Error> ResourceCache::failure(int endpoint) const {
@@ -288,6 +300,7 @@ void ResourceCache::recordSuccess(Entry& e, const Fetched& f, LogLines& lines) {
   }
   e.failures_in_row = 0;
   e.error.reset();
+  if (!e.hasData() || e.absent != f.absent) e.presence_ns = nanosSinceEpoch(f.at_wall);
   e.snapshot = f.absent ? nullptr : f.snapshot;
   e.absent = f.absent;
   e.fetched = f.at;
@@ -326,7 +339,7 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
       recordSuccess(e, f, lines);
     }
     auto view = servable(e, f.at);
-    if (!view && !f.failure) view = View{e.snapshot, e.expires, false};  // a zero TTL: use once
+    if (!view && !f.failure) view = View{e.snapshot, e.expires, false, e.presence_ns};  // TTL 0
     if (view && view->stale) ++e.stale_serves;
     result = view ? Result<View>(*view) : Result<View>(*f.failure);
     // Parsing a big answer leaves megabytes of freed parse tree in malloc's arenas; the

@@ -62,6 +62,9 @@ struct View {
   std::shared_ptr<const tree::Snapshot> snapshot;  // null when absent
   SteadyTime expires;  // end of freshness; kernel cache timeouts follow it
   bool stale = false;  // served past expiry because the refetch failed
+  // When the endpoint last began or stopped to exist, as far as the cache knows: the
+  // listings that show it change then.
+  std::int64_t presence_ns = 0;
   [[nodiscard]] bool absent() const { return snapshot == nullptr; }
 };
 
@@ -118,6 +121,8 @@ class ResourceCache {
   // The data held now, fresh or stale, without fetching; nullopt when none is servable.
   [[nodiscard]] std::optional<View> peek(int endpoint) const;
   [[nodiscard]] Known known(int endpoint) const;
+  // Those of `endpoints` whose existence is known but past its TTL.
+  [[nodiscard]] std::vector<int> expired(const std::vector<int>& endpoints) const;
   // The last failure of an endpoint that has nothing to serve.
   [[nodiscard]] std::optional<Error> failure(int endpoint) const;
 

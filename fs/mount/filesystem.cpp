@@ -186,6 +186,11 @@ Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
   Place place = classify(path);
   switch (place.kind) {
     case Place::Kind::root:
+      // Children known but past their TTL are asked again, so the root's listing changes
+      // within their TTL; unknown ones wait for the first listing (mounting sends nothing).
+      cache_.prefetch(cache_.expired(catalog_.childrenOf("")), deadline);
+      return withChildren(
+          "", dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count())));
     case Place::Kind::dynamic_dir:
       return dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count()));
     case Place::Kind::endpoint_dir:
@@ -208,10 +213,14 @@ Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
 // An endpoint's directory or <name>.json exists when the service has its data: finding out
 // costs one fetch, which any read below it needs anyway.
 Result<Entry> Filesystem::endpointEntry(int endpoint, bool raw, Deadline deadline) {
+  if (!raw) {
+    const auto& mount = catalog_.endpoints()[static_cast<std::size_t>(endpoint)].mount_path;
+    cache_.prefetch(cache_.expired(catalog_.childrenOf(mount)), deadline);
+  }
   auto view = cache_.get(endpoint, deadline);
   if (!view) return view.error();
   if (view->absent()) return negativeFor(*view);
-  return raw ? rawOf(*view) : endpointDirOf(*view);
+  return raw ? rawOf(*view) : endpointDirOf(endpoint, *view);
 }
 
 Result<Entry> Filesystem::dataEntry(const Place& place, Deadline deadline) {
@@ -232,8 +241,22 @@ Result<Entry> Filesystem::dynamicEntry(std::size_t index, Deadline deadline) {
   return e;
 }
 
-Entry Filesystem::endpointDirOf(const cache::View& view) const {
-  return dirEntry(view.snapshot->root().mtime_ns, timeoutOf(view));
+Entry Filesystem::endpointDirOf(int endpoint, const cache::View& view) const {
+  const auto& mount = catalog_.endpoints()[static_cast<std::size_t>(endpoint)].mount_path;
+  return withChildren(mount, dirEntry(view.snapshot->root().mtime_ns, timeoutOf(view)));
+}
+
+// A directory that lists child endpoints changes when one of them starts or stops to exist,
+// and the kernel may keep its attributes (and with them its cached listing) no longer than
+// the children's TTLs.
+Entry Filesystem::withChildren(std::string_view dir, Entry own) const {
+  for (int child : catalog_.childrenOf(dir)) {
+    auto view = cache_.peek(child);
+    if (!view) continue;
+    own.attr.mtime_ns = std::max(own.attr.mtime_ns, view->presence_ns);
+    own.timeout = std::min(own.timeout, timeoutOf(*view));
+  }
+  return own;
 }
 
 Entry Filesystem::rawOf(const cache::View& view) const {
@@ -418,7 +441,7 @@ Status Filesystem::listChildEndpoints(const std::string& dir, Listing& listing,
     if (auto view = cache_.peek(child)) {
       if (view->absent()) continue;
       any = true;
-      listing.tail.push_back({spec.mount_path, {name, endpointDirOf(*view)}});
+      listing.tail.push_back({spec.mount_path, {name, endpointDirOf(child, *view)}});
       listing.tail.push_back({raw_path, {raw_name, rawOf(*view)}});
       continue;
     }

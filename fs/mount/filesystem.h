@@ -129,7 +129,8 @@ class Filesystem {
   Result<Entry> endpointEntry(int endpoint, bool raw, Deadline deadline);
   Result<Entry> dataEntry(const Place& place, Deadline deadline);
   Result<Entry> dynamicEntry(std::size_t index, Deadline deadline);
-  [[nodiscard]] Entry endpointDirOf(const cache::View& view) const;
+  [[nodiscard]] Entry endpointDirOf(int endpoint, const cache::View& view) const;
+  [[nodiscard]] Entry withChildren(std::string_view dir, Entry own) const;
   [[nodiscard]] Entry rawOf(const cache::View& view) const;
   [[nodiscard]] Entry nodeEntry(const tree::Node* node, const cache::View& view) const;
   [[nodiscard]] Entry negativeFor(const cache::View& view) const;

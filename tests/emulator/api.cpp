@@ -22,6 +22,8 @@ int daysIn(int y, int m) {
   return m == 2 && isLeap(y) ? 29 : days[static_cast<std::size_t>(m - 1)];
 }
 
+}  // namespace
+
 ApiError versionError(std::string code, std::string message, ApiTarget target) {
   ApiError e;
   e.code = std::move(code);
@@ -29,8 +31,6 @@ ApiError versionError(std::string code, std::string message, ApiTarget target) {
   e.target = std::move(target);
   return e;
 }
-
-}  // namespace
 
 HttpResponse errorResponse(const ApiError& error) {
   const std::string trace = uuid4();

@@ -47,6 +47,8 @@ ApiError unauthenticated();
 
 // The `version` query parameter: present, YYYY-MM-DD, a real date, not before 2022-03-01.
 ApiResult<ApiDate> requestVersion(const HttpRequest& request);
+// A 400 about the `version` parameter, in IBM's error shape.
+ApiError versionError(std::string code, std::string message, ApiTarget target);
 std::optional<ApiDate> parseDate(std::string_view text);
 
 // The token of "Authorization: Bearer <token>", if any.

@@ -311,6 +311,17 @@ void Emulator::setAwsImdsV1Allowed(bool allowed) {
 bool Emulator::awsImdsV1Allowed() const {
   return impl_->switches.aws_imdsv1.load();
 }
+Status Emulator::setNewestVersion(std::string_view date) {
+  if (date.empty()) {
+    impl_->switches.ibm_newest_version.store(0);
+    return Ok{};
+  }
+  auto parsed = parseDate(date);
+  if (!parsed) return makeError(EINVAL, "not a YYYY-MM-DD date: " + std::string(date));
+  impl_->switches.ibm_newest_version.store(*parsed);
+  return Ok{};
+}
+
 void Emulator::setKeysPaginated(bool paginated) {
   impl_->switches.keys_paginated.store(paginated);
 }

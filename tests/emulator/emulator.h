@@ -129,6 +129,8 @@ class Emulator {
   void setAwsImdsV1Allowed(bool allowed);
   [[nodiscard]] bool awsImdsV1Allowed() const;
   void setKeysPaginated(bool paginated);  // default false: {"keys":[...]} in one answer
+  // IBM: versions after `date` (YYYY-MM-DD) get 400 invalid_version_range; "" = none.
+  Status setNewestVersion(std::string_view date);
   void setLegacyTokenStatus(int status);  // default 200 on /instance_identity/v1/token
   [[nodiscard]] bool keysPaginated() const;
 

@@ -75,6 +75,16 @@ HttpResponse IbmPersonality::serve(const HttpRequest& request) const {
   const auto version = requestVersion(request);
   if (const auto* error = std::get_if<ApiError>(&version)) return errorResponse(*error);
   const ApiDate date = std::get<ApiDate>(version);
+  if (const int newest = context_.switches.ibm_newest_version.load();
+      newest != 0 && date > newest) {
+    // [infer] The code and wording for a version the service does not know yet are
+    // undocumented (ref §12.3); the range code of the documented lower bound is reused.
+    return errorResponse(
+        versionError("invalid_version_range",
+                     "The `version` value cannot be after the newest version "
+                     "this service supports.",
+                     ApiTarget{*request.param("version"), "parameter", std::nullopt}));
+  }
 
   if (identity_route != nullptr) {
     if (identity_route->legacy && date >= kIdentityPathBreak) {

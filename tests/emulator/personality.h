@@ -28,6 +28,9 @@ std::optional<Cloud> parseCloud(std::string_view name);
 struct CloudSwitches {
   std::atomic<bool> keys_paginated{false};  // IBM: /metadata/v1/keys with pagination fields
   std::atomic<bool> aws_imdsv1{false};      // AWS: tokenless GETs allowed (IMDSv1)
+  // IBM: the newest API version the service knows (YYYYMMDD); later ones get 400, as from
+  // a service release that lags behind the API. 0 = any.
+  std::atomic<int> ibm_newest_version{0};
 };
 
 // What a personality may use. Everything outlives it.
