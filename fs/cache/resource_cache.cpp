@@ -177,8 +177,8 @@ Result<View> ResourceCache::fetchAndPublish(std::unique_lock<std::mutex>& lock, 
   } else if (previous && previous->raw() == body.value()) {
     fresh = previous;  // equal bytes: nothing the user can see changes
   } else {
-    auto built =
-        tree::Snapshot::build(spec, std::move(body).value(), render_, e.hidden, toNanos(wall));
+    auto built = tree::Snapshot::build(spec, std::move(body).value(), render_, e.hidden,
+                                       toNanos(wall), deadline);
     if (built.ok()) {
       if (previous) built.value()->inheritTimes(*previous, &changes);
       fresh = std::move(built).value();
