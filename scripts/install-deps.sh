@@ -14,6 +14,7 @@ packages=(
   libcpp-httplib-dev libssl-dev openssl
   jq procps psmisc util-linux
   man-db groff-base dpkg-dev file
+  clang libclang-rt-dev  # libFuzzer and clang's sanitizers, for scripts/fuzz.sh
 )
 # The conformance test runs IBM's Node.js SDK core; use the machine's Node.js if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
