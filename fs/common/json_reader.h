@@ -66,6 +66,6 @@ class JsonReader {
 };
 
 // True when `text` is one JSON number by the RFC 8259 grammar.
-bool isJsonNumber(std::string_view text);
+bool isJsonNumber(std::string_view s);
 
 }  // namespace mdfs::json

@@ -27,11 +27,10 @@ std::string joinPath(std::string_view dir, std::string_view name) {
 // members follow it and `end` skips its whole subtree.
 struct Item {
   std::uint32_t key_offset = 0;  // member name (members only): token offset in the body
-  std::uint32_t key_size : 28;
-  std::uint32_t kind : 4;
+  std::uint32_t key_size : 28 = 0;
+  std::uint32_t kind : 4 = 0;
   std::uint32_t a = 0;  // scalar: token offset of its text; container: index past its subtree
   std::uint32_t b = 0;  // scalar: text size; container: number of children
-  Item() : key_size(0), kind(0) {}
   [[nodiscard]] json::Kind type() const { return static_cast<json::Kind>(kind); }
   [[nodiscard]] bool container() const {
     return type() == json::Kind::object || type() == json::Kind::array;
@@ -267,8 +266,8 @@ Status SnapshotBuilder::fillArray(std::uint32_t dir, std::uint32_t array, const 
   sortBlock(dir, first);
   if (Status done = fillChildren(dir, path, false); !done) return done;
   const Node* kids = out_.nodes_.data() + first;
-  auto it = std::find_if(kids, kids + out_.nodes_[dir].count,
-                         [this](const Node& n) { return out_.name(n) == kByName; });
+  const auto* it = std::find_if(kids, kids + out_.nodes_[dir].count,
+                                [this](const Node& n) { return out_.name(n) == kByName; });
   fillLinks(static_cast<std::uint32_t>(it - out_.nodes_.data()), elements, names);
   return tick();
 }

@@ -213,7 +213,9 @@ TEST(HostileTree, IndexedArraysOfEverySizeAreSorted) {
     ASSERT_TRUE(snap.ok());
     ASSERT_EQ(snapshotViolation(*snap.value()), "") << n;
     ASSERT_EQ(snap.value()->find("l")->count, static_cast<std::uint32_t>(n));
-    if (n > 0) ASSERT_NE(snap.value()->find("l/" + std::to_string(n - 1)), nullptr) << n;
+    if (n > 0) {
+      ASSERT_NE(snap.value()->find("l/" + std::to_string(n - 1)), nullptr) << n;
+    }
   }
 }
 
