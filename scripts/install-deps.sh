@@ -15,6 +15,7 @@ packages=(
   jq procps psmisc util-linux rsync tar grep findutils
   man-db groff-base dpkg-dev file
   iproute2 amazon-ec2-utils
+  clang libclang-rt-dev  # libFuzzer and clang's sanitizers, for scripts/fuzz.sh
 )
 # The conformance test runs IBM's Node.js SDK core; use the machine's Node.js if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

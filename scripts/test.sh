@@ -46,6 +46,9 @@ run_config() {
     echo "=== $name: benchmark smoke run (scripts/bench.sh --quick)"
     scripts/bench.sh --quick --no-build --build-dir "$dir" >"$dir/bench-quick.log" 2>&1 ||
       { tail -40 "$dir/bench-quick.log"; return 1; }
+    # The fuzz harnesses, 20 s each (build-fuzz, clang): fails on any finding.
+    echo "=== $name: fuzz smoke run (scripts/fuzz.sh --smoke)"
+    scripts/fuzz.sh --smoke >"$dir/fuzz-smoke.log" 2>&1 || { tail -40 "$dir/fuzz-smoke.log"; return 1; }
   fi
 }
 

@@ -234,14 +234,15 @@ Result<View> ResourceCache::fetchAndPublish(int endpoint, Deadline deadline) {
   FetchStats stats;
   const auto start = std::chrono::steady_clock::now();
   auto body = fetcher_(*e.spec, deadline, stats);
-  Fetched fetched = build(e, std::move(body), std::move(previous));
+  Fetched fetched = build(e, std::move(body), std::move(previous), deadline);
   fetched.stats = stats;
   fetched.took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
   return publish(endpoint, std::move(fetched));
 }
 
 ResourceCache::Fetched ResourceCache::build(const Entry& e, Result<std::string> body,
-                                            std::shared_ptr<const tree::Snapshot> previous) const {
+                                            std::shared_ptr<const tree::Snapshot> previous,
+                                            Deadline deadline) const {
   Fetched f;
   f.at = clock_.steady();
   f.at_wall = clock_.wall();
@@ -255,8 +256,9 @@ ResourceCache::Fetched ResourceCache::build(const Entry& e, Result<std::string> 
     f.snapshot = std::move(previous);  // equal bytes: nothing the user can see changes
     return f;
   }
+  // Bounded by the reader's deadline: a hostile answer never holds it longer.
   auto built = tree::Snapshot::build(*e.spec, std::move(body).value(), render_, e.hidden,
-                                     nanosSinceEpoch(f.at_wall));
+                                     nanosSinceEpoch(f.at_wall), deadline);
   if (!built.ok()) {
     f.failure = built.error();
     f.failure->message = "unexpected answer from " + e.spec->api_path + ": " + f.failure->message;

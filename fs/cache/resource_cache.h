@@ -154,7 +154,8 @@ class ResourceCache {
   Result<View> fetchAndPublish(int endpoint, Deadline deadline);
   // Pure: the answer turned into a snapshot, an absence or a failure.
   [[nodiscard]] Fetched build(const Entry& e, Result<std::string> body,
-                              std::shared_ptr<const tree::Snapshot> previous) const;
+                              std::shared_ptr<const tree::Snapshot> previous,
+                              Deadline deadline) const;
   Result<View> publish(int endpoint, Fetched fetched);
   using LogLines = std::vector<std::pair<LogLevel, std::string>>;  // emitted after unlocking
   void recordFailure(Entry& e, const Error& failure, LogLines& lines);

@@ -341,6 +341,13 @@ bool isConfigurationFailure(CURLcode rc) {
   }
 }
 
+// What a reused connection yields when earlier bytes were left on it: no status line
+// (HTTP/0.9 refused), a garbled one, or nothing at all.
+bool isMalformedAnswer(CURLcode rc) {
+  return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_WEIRD_SERVER_REPLY ||
+         rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR;
+}
+
 }  // namespace
 
 std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_view address) {
@@ -384,6 +391,9 @@ struct HttpTransport::Impl {
   }
 
   HttpResult run(CURL* handle, const HttpRequest& request, Deadline deadline);
+  // One curl_easy_perform; `poisoned` tells that a reused connection answered garbage.
+  HttpResult attempt(CURL* handle, const HttpRequest& request, Deadline deadline, bool fresh,
+                     bool& poisoned);
   // The options that are the same for every request: safety, TLS, limits, keep-alive.
   void applyPolicy(OptionSetter& set) const;
   CURLcode configure(CURL* handle, const HttpRequest& request, curl_slist* headers,
@@ -474,8 +484,7 @@ TransferError HttpTransport::Impl::failure(CURLcode rc, const HttpRequest& reque
 }
 
 HttpResult HttpTransport::Impl::run(CURL* handle, const HttpRequest& request, Deadline deadline) {
-  const Millis left = remaining(deadline);
-  if (left < kMinAttemptTime) {
+  if (remaining(deadline) < kMinAttemptTime) {
     return makeTransferError(Outcome::timed_out,
                              request.method + " " + request.url + ": deadline reached");
   }
@@ -483,6 +492,22 @@ HttpResult HttpTransport::Impl::run(CURL* handle, const HttpRequest& request, De
     return makeTransferError(Outcome::misconfigured,
                              "unsupported HTTP method " + request.method + " for " + request.url);
   }
+  bool poisoned = false;
+  HttpResult result = attempt(handle, request, deadline, false, poisoned);
+  // Bytes a previous response left on a kept-alive connection (a Content-Length shorter
+  // than its body) read as garbage here. libcurl has closed that connection; the request
+  // itself was never answered, so it goes once more on a new one.
+  if (poisoned && remaining(deadline) >= kMinAttemptTime) {
+    log.debug(request.method + " " + request.url +
+              ": malformed answer on a reused connection; trying a new connection");
+    result = attempt(handle, request, deadline, true, poisoned);
+  }
+  return result;
+}
+
+HttpResult HttpTransport::Impl::attempt(CURL* handle, const HttpRequest& request, Deadline deadline,
+                                        bool fresh, bool& poisoned) {
+  const Millis left = remaining(deadline);
   std::optional<Slist> headers = makeSlist(headerLines(request));
   if (!headers) {
     return makeTransferError(Outcome::unreachable, request.method + " " + request.url +
@@ -493,6 +518,7 @@ HttpResult HttpTransport::Impl::run(CURL* handle, const HttpRequest& request, De
   std::array<char, CURL_ERROR_SIZE> errbuf{};
   curl_easy_reset(handle);  // keeps the connection, drops every option of the last request
   CURLcode rc = configure(handle, request, headers->get(), transfer, debug, errbuf.data(), left);
+  if (rc == CURLE_OK && fresh) rc = curl_easy_setopt(handle, CURLOPT_FRESH_CONNECT, 1L);
   if (rc == CURLE_OK) rc = curl_easy_perform(handle);
   long opened = 0;
   if (curl_easy_getinfo(handle, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0) {
@@ -502,6 +528,7 @@ HttpResult HttpTransport::Impl::run(CURL* handle, const HttpRequest& request, De
   curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
   curl_easy_reset(handle);  // the handle must not keep pointers into this frame
   if (rc != CURLE_OK) {
+    poisoned = opened == 0 && status == 0 && isMalformedAnswer(rc);
     return failure(rc, request, transfer, errbuf.data(), std::min(options.attempt_timeout, left));
   }
   HttpResponse response;

@@ -1,5 +1,6 @@
-// JSON parsing and writing shared by the service files (private to fs/service; rapidjson
-// stays out of the public headers).
+// JSON documents for the service files (private to fs/service; rapidjson stays out of the
+// public headers). Reading follows the project's one set of rules, common/json_reader.h:
+// the same depth limit, number grammar and encoding policy as the tree.
 #pragma once
 
 #include <rapidjson/document.h>
@@ -9,12 +10,9 @@
 
 namespace mdfs::service {
 
-// Deeper nesting than this is refused before parsing: real metadata documents are a few
-// levels deep, and writing a document back out recurses once per level.
-inline constexpr int kMaxJsonDepth = 128;
-
-// Parses `text` as one strict UTF-8 JSON document. False for anything else, including a
-// document nested deeper than kMaxJsonDepth; never crashes on hostile input.
+// Parses `text` into `doc` by the rules of common/json_reader.h. False for anything else;
+// never crashes on hostile input. Integers that fit 64 bits become integers, other
+// numbers doubles; a number beyond double's range (1e999) is kept as its text in a string.
 bool parseJson(std::string_view text, rapidjson::Document& doc);
 
 // Compact JSON text of `value`.

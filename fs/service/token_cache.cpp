@@ -60,7 +60,11 @@ Result<IssuedToken> parseIssuedToken(std::string_view body, const Clock& clock,
   issued.obtained = clock.steady();
   issued.expiry = issued.obtained + Seconds(issued.expires_in);
   issued.expiry_wall = clock.wall() + Seconds(issued.expires_in);
-  doc.EraseMember(token);
+  // A hostile answer may repeat the member: none of them reaches the public document.
+  for (auto it = doc.FindMember("access_token"); it != doc.MemberEnd();
+       it = doc.FindMember("access_token")) {
+    doc.EraseMember(it);
+  }
   issued.public_json = writeJson(doc);
   return issued;
 }

@@ -10,25 +10,31 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/error.h"
 #include "tree/catalog.h"
 
 namespace mdfs::tree {
+
+// Bodies larger than this are refused before parsing (the service client caps answers at
+// 4 MiB by default); it keeps every offset within 32 bits with room to spare.
+inline constexpr std::size_t kMaxBodyBytes = std::size_t{64} << 20;
 
 struct RenderOptions {
   bool newline = true;  // append "\n" to rendered values (never to blob fields)
 };
 
 // A node's name and bytes live in its snapshot's text buffer (Snapshot::name/data): one
-// allocation per snapshot instead of two per node keeps 100,000-node trees small.
+// allocation per snapshot instead of two per node, and 32 bytes a node, keep
+// 2,000,000-node trees small.
 struct Node {
   enum class Kind : std::uint8_t { directory, file, symlink };
   std::uint32_t name_offset = 0;
   std::uint32_t name_size = 0;
-  std::uint32_t data_offset = 0;  // file bytes, or the symlink target
-  std::uint32_t data_size = 0;
-  std::uint32_t first_child = 0;
-  std::uint32_t child_count = 0;
+  // A directory's children are nodes [first, first + count) of its snapshot; a file's
+  // bytes or a symlink's target are its text [first, first + count).
+  std::uint32_t first = 0;
+  std::uint32_t count = 0;
   std::int64_t mtime_ns = 0;  // when this node's content last changed (wall clock)
   Kind kind = Kind::directory;
   bool secret = false;  // 0400 instead of 0444
@@ -51,12 +57,16 @@ struct ChangeList {
 class Snapshot {
  public:
   // Maps `body` by DESIGN rule 2. `hidden` names members of the top-level object that a
-  // sub-resource endpoint replaces (they are left out). Every node's mtime is `now_ns`.
-  // Fails with EIO when the body is not JSON or not of the expected shape.
+  // sub-resource endpoint replaces: they are left out, and `<hidden>` and `<hidden>.json`
+  // are reserved there so that no member can take the synthesized names. Every node's
+  // mtime is `now_ns`. Fails with EIO when the body is not JSON (common/json_reader.h),
+  // not of the expected shape, or larger than kMaxBodyBytes; with ETIMEDOUT when
+  // `deadline` passes first. Work and memory are linear in the body's size (README).
   static Result<std::shared_ptr<Snapshot>> build(const EndpointSpec& spec, std::string body,
                                                  const RenderOptions& options,
                                                  const std::vector<std::string>& hidden,
-                                                 std::int64_t now_ns);
+                                                 std::int64_t now_ns,
+                                                 Deadline deadline = Deadline::max());
 
   // Carries mtimes over from `previous` wherever content is equal, so mtime tells when a
   // value last changed. Fills `changes` when given. Call before publishing the snapshot.
@@ -67,7 +77,8 @@ class Snapshot {
     return {text_.data() + n.name_offset, n.name_size};
   }
   [[nodiscard]] std::string_view data(const Node& n) const {
-    return {text_.data() + n.data_offset, n.data_size};
+    if (n.kind == Node::Kind::directory) return {};
+    return {text_.data() + n.first, n.count};
   }
   [[nodiscard]] std::span<const Node> children(const Node& dir) const;
   [[nodiscard]] const Node* child(const Node& dir, std::string_view name) const;

@@ -102,12 +102,17 @@ class Renderer {
                                                    "network_attachments", "volume_attachments",
                                                    "cluster_network_attachments"};
     tree::NameAllocator names;
-    std::vector<std::pair<std::string, const Value&>> out;
+    std::vector<const Value*> values;
     for (const auto& m : object.GetObject()) {
       std::string key(m.name.GetString(), m.name.GetStringLength());
       if (instance && replaced.contains(key)) continue;
-      out.emplace_back(names.allocate(key), m.value);
+      names.add(key);
+      values.push_back(&m.value);
     }
+    names.assign();
+    std::vector<std::pair<std::string, const Value&>> out;
+    for (std::size_t i = 0; i < values.size(); ++i)
+      out.emplace_back(std::string(names.name(i)), *values[i]);
     return out;
   }
 
@@ -159,9 +164,12 @@ class Renderer {
     if (by_id) names.reserve("by-name");
     std::map<std::string, int> name_count;
     std::vector<std::string> element_names;
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+      names.add(by_id ? v[i]["id"].GetString() : std::to_string(i));
+    names.assign();
     for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
       const Value& item = v[i];
-      std::string name = names.allocate(by_id ? item["id"].GetString() : std::to_string(i));
+      std::string name(names.name(i));
       element_names.push_back(name);
       if (by_id && item.HasMember("name") && item["name"].IsString()) {
         ++name_count[item["name"].GetString()];
@@ -171,13 +179,19 @@ class Renderer {
     if (!by_id) return;
     tree_[join(path, "by-name")] = dirNode(secret);
     tree::NameAllocator links;
+    std::vector<rapidjson::SizeType> linked;
     for (rapidjson::SizeType i = 0; i < v.Size(); ++i) {
       const Value& item = v[i];
       if (!item.HasMember("name") || !item["name"].IsString()) continue;
       std::string n = item["name"].GetString();
       if (name_count[n] != 1) continue;
-      tree_[join(path, "by-name/" + links.allocate(n))] = {
-          'l', 0777, "../" + element_names[i], false, {}};
+      links.add(n);
+      linked.push_back(i);
+    }
+    links.assign();
+    for (std::size_t k = 0; k < linked.size(); ++k) {
+      tree_[join(path, "by-name/" + std::string(links.name(k)))] = {
+          'l', 0777, "../" + element_names[linked[k]], false, {}};
     }
   }
 

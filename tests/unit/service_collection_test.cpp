@@ -81,7 +81,7 @@ TEST(ServiceCollection, RejectsMalformedPages) {
   for (const char* body :
        {"", "{", "not json", "[]", R"({"items":[]})", R"({"keys":{}})", R"({"keys":[],"next":5})",
         R"({"keys":[],"next":{"href":"http://h/v1/keys?limit=1"}})", R"({"keys":[],"next":{}})",
-        "{\"keys\":[\"\xff\"]}"}) {
+        R"({"keys":5,"keys":[]})"}) {
     CollectionMerger merger("keys");
     Status s = merger.add(body);
     ASSERT_FALSE(s.ok()) << body;
@@ -95,6 +95,38 @@ TEST(ServiceCollection, RejectsDeepNestingWithoutCrashing) {
       R"({"keys":[)" + std::string(200000, '[') + std::string(200000, ']') + "]}";
   CollectionMerger merger("keys");
   EXPECT_FALSE(merger.add(deep).ok());
+}
+
+TEST(ServiceCollection, TrailingBytesAfterANulAreRefused) {
+  CollectionMerger merger("keys");
+  EXPECT_FALSE(merger.add(std::string("{\"keys\":[]}\0{}", 13)).ok());
+}
+
+// Issue 11 D4: pages used to be re-rendered through doubles (0.50 -> 0.5, -0 -> 0,
+// 1E2 -> 100.0, 30-digit integers rounded).
+TEST(ServiceCollection, NumbersAndStringsStayExactlyAsSent) {
+  CollectionMerger merger("keys");
+  ASSERT_TRUE(merger
+                  .add(R"({"keys":[{"id":"a","v":0.50,"w":-0},{"id":"b","v":1E2}],)"
+                       R"("limit":1.0,"next":{"start":"2"},"total_count":3})")
+                  .ok());
+  ASSERT_TRUE(merger
+                  .add(R"({"keys":[ {"id":"c", "v":123456789012345678901234567890,)"
+                       "\"s\":\"\xff\\u00e9\\n\",\"x\":1e999} ]}")
+                  .ok());
+  EXPECT_EQ(merger.itemCount(), 3U);
+  EXPECT_EQ(merger.totalCount(), 3);
+  EXPECT_EQ(merger.document(),
+            R"({"keys":[{"id":"a","v":0.50,"w":-0},{"id":"b","v":1E2},)"
+            R"({"id":"c", "v":123456789012345678901234567890,)"
+            "\"s\":\"\xff\\u00e9\\n\",\"x\":1e999}],\"limit\":1.0,\"total_count\":3}");
+}
+
+TEST(ServiceCollection, SinglePageKeepsEveryValue) {
+  CollectionMerger merger("keys");
+  const std::string page = R"({"a":[1.50, -0],"keys":[],"b":{"c":1e-7}})";
+  ASSERT_TRUE(merger.add(page).ok());
+  EXPECT_EQ(merger.document(), page);
 }
 
 TEST(ServiceCollection, LaterMalformedPageIsAnError) {
