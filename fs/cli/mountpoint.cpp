@@ -38,8 +38,8 @@ std::string deadMountAdvice(const std::string& path, bool mention_recover) {
          " is a dead FUSE mount (Transport endpoint is not connected): its daemon is gone.\n"
          "Clean it up, then mount again:\n"
          "  fusermount3 -u " +
-         path + "   (or: umount -l " + path + ")\n" +
-         (mention_recover ? "or add -o recover to do both.\n" : "");
+         path + "   (or: umount -l " + path + ")" +
+         (mention_recover ? "\nor add -o recover to do both." : "");
 }
 
 // "\040" -> " ": mountinfo escapes space, tab, newline and backslash in octal.
