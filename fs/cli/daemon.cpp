@@ -133,8 +133,8 @@ struct Daemon::Threads {
   SignalThread signals;
 };
 
-Daemon::Daemon(const Config& config)
-    : config_(config),
+Daemon::Daemon(Config config)
+    : config_(std::move(config)),
       log_(config_.debug ? LogLevel::debug : LogLevel::info, Logger::stderrSink()),
       api_(apiConfig(config_)),
       http_(transportOptions(config_), log_),

@@ -31,7 +31,7 @@ namespace mdfs::cli {
 
 class Daemon {
  public:
-  explicit Daemon(const Config& config);
+  explicit Daemon(Config config);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;

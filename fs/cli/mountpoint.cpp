@@ -105,8 +105,10 @@ Result<std::string> followLastLinks(std::string path, bool& was_link) {
     std::string target(PATH_MAX, '\0');
     ssize_t n = readlink(path.c_str(), target.data(), target.size());
     if (n < 0) return makeError(errno, errnoText(errno));
+    if (static_cast<std::size_t>(n) == target.size())
+      return makeError(ENAMETOOLONG, "link too long");
     target.resize(static_cast<std::size_t>(n));
-    path = target.starts_with('/') ? target : dirnameOf(path) + "/" + target;
+    path = target.starts_with('/') ? target : dirnameOf(path).append("/").append(target);
     path = withoutTrailingSlashes(path);
     was_link = true;
   }

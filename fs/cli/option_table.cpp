@@ -446,7 +446,7 @@ std::string sectionTitle(Section s) {
 std::string passThroughHelp() {
   std::string out = "  other libfuse mount options are accepted:";
   std::size_t line_start = 0;
-  auto add = [&](std::string word) {
+  auto add = [&](const std::string& word) {
     if (out.size() - line_start + word.size() + 2 > kHelpWidth) {
       out += ",\n   ";
       line_start = out.size() - 3;

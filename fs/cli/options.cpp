@@ -52,8 +52,8 @@ void trim(std::string& s) {
 Status readConfigFile(const std::string& path, std::vector<RawOption>& out) {
   std::ifstream in(path);
   if (!in) {
-    return makeError(ENOENT, "config file " + path + ": cannot read it (" + std::strerror(errno) +
-                                 ")");  // NOLINT(concurrency-mt-unsafe)
+    const std::string why = std::strerror(errno);  // NOLINT(concurrency-mt-unsafe): start-up
+    return makeError(ENOENT, "config file " + path + ": cannot read it (" + why + ")");
   }
   std::string line;
   int number = 0;

@@ -3,9 +3,8 @@
 // thread (blockHandledSignals() before any thread starts).
 #pragma once
 
-#include <signal.h>
-
 #include <atomic>
+#include <csignal>
 #include <functional>
 #include <thread>
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 
 #include "cli/environment.h"
@@ -22,7 +23,7 @@ class Environment : public ::testing::Test {
     host_.fuse_conf = dir_ + "/fuse.conf";
     host_.syslog_socket = dir_ + "/log";
   }
-  void TearDown() override { ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string dir_;
   HostPaths host_;
 };

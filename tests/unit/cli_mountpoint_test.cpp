@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -16,9 +17,9 @@ namespace {
 struct Lines {
   std::vector<std::string> lines;
   [[nodiscard]] Logger logger() {
-    return Logger(LogLevel::debug, [this](LogLevel level, std::string_view m) {
-      lines.push_back(std::string(levelName(level)) + ": " + std::string(m));
-    });
+    return {LogLevel::debug, [this](LogLevel level, std::string_view m) {
+              lines.push_back(std::string(levelName(level)) + ": " + std::string(m));
+            }};
   }
   [[nodiscard]] std::string all() const {
     std::string out;
@@ -35,7 +36,7 @@ class Mountpoint : public ::testing::Test {
     ASSERT_NE(mkdtemp(t), nullptr);
     dir_ = t;
   }
-  void TearDown() override { ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
   std::string dir_;
 };
 

@@ -27,12 +27,17 @@ std::string groff(std::string_view text) {
   return out;
 }
 
-std::string bare(std::string def) {
+std::string bare(const std::string& def) {
   return def.substr(1, def.size() - 2);  // "[60]" -> "60"
 }
 
-const std::string kManPage = std::string(MDFS_SOURCE_DIR) + "/packaging/metadatafs.8";
-const std::string kConfigTemplate = std::string(MDFS_SOURCE_DIR) + "/packaging/metadatafs.conf.in";
+std::string manPage() {
+  return std::string(MDFS_SOURCE_DIR) + "/packaging/metadatafs.8";
+}
+
+std::string configTemplate() {
+  return std::string(MDFS_SOURCE_DIR) + "/packaging/metadatafs.conf.in";
+}
 
 TEST(OptionTable, EveryOptionIsInHelpWithItsDefault) {
   const std::string help = helpText("metadatafs");
@@ -52,17 +57,18 @@ TEST(OptionTable, EveryOptionIsInHelpWithItsDefault) {
 }
 
 TEST(OptionTable, EveryOptionIsInTheManPageWithItsDefault) {
-  const std::string man = slurp(kManPage);
-  ASSERT_FALSE(man.empty()) << kManPage;
+  const std::string man_page = manPage();
+  const std::string man = slurp(man_page);
+  ASSERT_FALSE(man.empty()) << man_page;
   for (const auto& spec : optionTable()) {
     EXPECT_NE(man.find(groff(spec.key)), std::string::npos)
-        << "option " << spec.key << " is not in " << kManPage;
+        << "option " << spec.key << " is not in " << man_page;
     const std::string def = defaultOf(spec);
     if (def.empty()) continue;
     const std::string value = groff(bare(def));
     EXPECT_TRUE(man.find("[\\fB" + value + "\\fR]") != std::string::npos ||
                 man.find("[" + value + "]") != std::string::npos)
-        << "default " << def << " of " << spec.key << " is not in " << kManPage;
+        << "default " << def << " of " << spec.key << " is not in " << man_page;
   }
   for (const auto& flag : flagTable()) {
     EXPECT_NE(man.find(groff(flag.name)), std::string::npos) << flag.name;
@@ -70,18 +76,19 @@ TEST(OptionTable, EveryOptionIsInTheManPageWithItsDefault) {
 }
 
 TEST(OptionTable, EveryOptionIsInTheConfigTemplateWithItsDefault) {
-  const std::string conf = slurp(kConfigTemplate);
-  ASSERT_FALSE(conf.empty()) << kConfigTemplate;
+  const std::string conf_path = configTemplate();
+  const std::string conf = slurp(conf_path);
+  ASSERT_FALSE(conf.empty()) << conf_path;
   for (const auto& spec : optionTable()) {
     EXPECT_NE(conf.find(spec.key), std::string::npos)
-        << "option " << spec.key << " is not in " << kConfigTemplate;
+        << "option " << spec.key << " is not in " << conf_path;
     // A default that is one value is the commented-out line of the template.
     const std::string def = defaultOf(spec);
     if (spec.value_name.empty() || spec.show == nullptr || def.empty()) continue;
     const std::string value = bare(def);
     if (value.find_first_of("| ") != std::string::npos) continue;
     EXPECT_NE(conf.find("\n#" + std::string(spec.key) + "=" + value + "\n"), std::string::npos)
-        << spec.key << "=" << value << " is not in " << kConfigTemplate;
+        << spec.key << "=" << value << " is not in " << conf_path;
   }
 }
 
