@@ -1,11 +1,11 @@
 // The command line: refusals before mounting, help and version, mount(8), detaching,
-// signals and dead mountpoints.
+// signals, and every start-up check with its message (mountpoint, host, config file).
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
