@@ -19,6 +19,7 @@ namespace {
 constexpr std::size_t kHelpColumn = 24;  // where help text starts in --help
 constexpr std::size_t kHelpWidth = 88;   // defaults end here
 constexpr std::size_t kMaxSuggestedKey = 64;
+constexpr long long kMaxSeconds = 365LL * 24 * 3600;  // the longest ttl or max_stale: a year
 
 bool hasRange(const OptionSpec& s) {
   return s.min != s.max;
@@ -267,16 +268,16 @@ constexpr OptionSpec kOptions[] = {
      .help = "connect to address A for host H, port P (repeatable)"},
     {.key = "ttl", .value_name = "N", .section = Section::freshness,
      .apply = setNumber<&Config::ttl>, .show = showNumber<&Config::ttl>,
-     .accepts = "whole seconds", .min = 1, .max = 31536000,
+     .accepts = "whole seconds", .min = 1, .max = kMaxSeconds,
      .help = "seconds before data is fetched again\n"
              "(instance/initialization never changes: 10 x ttl)"},
     {.key = "ttl.", .value_name = "N", .section = Section::freshness, .apply = setTtlOverride,
-     .default_text = "ttl", .accepts = "whole seconds", .min = 1, .max = 31536000,
+     .default_text = "ttl", .accepts = "whole seconds", .min = 1, .max = kMaxSeconds,
      .help = "TTL of one endpoint, PATH with '/' written as '.',\n"
              "e.g. ttl.instance.network_interfaces=10 or ttl.keys=300"},
     {.key = "max_stale", .value_name = "N", .section = Section::freshness,
      .apply = setNumber<&Config::max_stale>, .show = showNumber<&Config::max_stale>,
-     .accepts = "whole seconds", .min = 0, .max = 31536000,
+     .accepts = "whole seconds", .min = 0, .max = kMaxSeconds,
      .help = "keep serving the last good copy this long when the\n"
              "service fails, seconds; 0 disables"},
     {.key = "newline", .value_name = "0|1", .section = Section::tree,
