@@ -44,6 +44,11 @@ struct OptionSpec {
   long long min = 0;                // inclusive range of a number (min == max: none)
   long long max = 0;
   std::string_view help{};  // lines joined by '\n'; "{range}" becomes "min..max"
+
+  [[nodiscard]] bool hasRange() const { return min != max; }
+  [[nodiscard]] std::string rangeText() const {
+    return std::to_string(min) + ".." + std::to_string(max);
+  }
 };
 
 // The -X flags (not -o options): -f, -d, -h, -V.
@@ -56,6 +61,9 @@ struct FlagSpec {
 
 std::span<const OptionSpec> optionTable();
 std::span<const FlagSpec> flagTable();
+// Other libfuse mount options, passed on as written: flags, and those taking a value.
+std::span<const std::string_view> passThroughFlags();
+std::span<const std::string_view> passThroughValued();
 // The spec for `key` (a prefix entry matches every key it begins), or nullptr.
 const OptionSpec* findOption(std::string_view key);
 
@@ -65,6 +73,7 @@ const OptionSpec* findOption(std::string_view key);
 // start with its FILE:LINE.
 Status applyOption(Config& c, const RawOption& o);
 
+// In help_text.cpp:
 // "[DEFAULT]" as --help and the man page show it, or "" when an option has none.
 std::string defaultOf(const OptionSpec& spec);
 // The first help line of `spec` with "{range}" filled in, and the others.
