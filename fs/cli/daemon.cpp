@@ -2,101 +2,34 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
-#include <pthread.h>
-#include <sys/stat.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <csignal>
-#include <cstring>
-#include <optional>
-#include <thread>
 
-#include "cache/resource_cache.h"
-#include "common/clock.h"
-#include "common/log.h"
-#include "files/identity_files.h"
-#include "files/metrics_file.h"
-#include "files/status_file.h"
-#include "mount/filesystem.h"
-#include "mount/fuse_session.h"
-#include "mount/inode_table.h"
+#include "cli/environment.h"
+#include "cli/mountpoint.h"
+#include "cli/signal_thread.h"
 #include "mount/invalidator.h"
-#include "service/health.h"
-#include "service/http_transport.h"
-#include "service/metadata_client.h"
-#include "service/token_source.h"
-#include "tree/catalog.h"
 
 namespace mdfs::cli {
 namespace {
 
-// SIGUSR1 only interrupts the FUSE loop's wait; it has nothing to do itself.
+// SIGUSR1 only interrupts the FUSE loop's wait (FuseSession::exit); it does nothing itself.
 void wakeOnly(int /*sig*/) {}
 
-// Waits for SIGTERM, SIGINT and SIGHUP on its own thread, so that handlers run as ordinary
-// code rather than in signal context. The signals are blocked in every other thread.
-class SignalThread {
- public:
-  SignalThread(mount::FuseSession& session, std::function<void()> on_hup, const Logger& log)
-      : session_(session), on_hup_(std::move(on_hup)), log_(log) {}
-  ~SignalThread() { stop(); }
-  SignalThread(const SignalThread&) = delete;
-  SignalThread& operator=(const SignalThread&) = delete;
-
-  // SIGUSR2 is internal: it only wakes the thread so that it can stop.
-  static sigset_t handled() {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGUSR2);
-    return set;
-  }
-
-  void start() {
-    thread_ = std::thread([this] { run(); });
-  }
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    pthread_kill(thread_.native_handle(), SIGUSR2);
-    thread_.join();
-  }
-
- private:
-  void run() {
-    sigset_t set = handled();
-    for (;;) {
-      int sig = 0;
-      if (sigwait(&set, &sig) != 0) continue;
-      if (stopping_) return;
-      if (sig == SIGUSR2) continue;
-      if (sig == SIGHUP) {
-        log_.info("SIGHUP: dropping every cached snapshot");
-        on_hup_();
-        continue;
-      }
-      log_.info(std::string("received ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
-                ", unmounting");
-      session_.exit();
-    }
-  }
-
-  mount::FuseSession& session_;
-  std::function<void()> on_hup_;
-  const Logger& log_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
+service::ApiConfig apiConfig(const Config& c) {
+  service::ApiConfig api;
+  api.endpoint = c.endpoint;
+  api.version = c.api_version;
+  api.token_ttl_s = c.token_ttl;
+  return api;
+}
 
 service::TransportOptions transportOptions(const Config& c) {
   service::TransportOptions t;
   t.cacert = c.cacert;
   t.resolve = c.effectiveResolve();
+  t.wire_trace = c.debug_http;
   // One attempt never outlives the operation's deadline.
   t.attempt_timeout = std::min<Millis>(t.attempt_timeout, c.timeout);
   t.connect_timeout = std::min<Millis>(t.connect_timeout, c.timeout);
@@ -109,6 +42,24 @@ cache::CachePolicy cachePolicy(const Config& c) {
   p.overrides = c.ttl_overrides;
   p.max_stale = c.max_stale;
   p.fetch_timeout = c.timeout;
+  return p;
+}
+
+tree::RenderOptions renderOptions(const Config& c) {
+  tree::RenderOptions render;
+  render.newline = c.newline;
+  return render;
+}
+
+cache::Fetcher fetcher(service::MetadataClient& client) {
+  return [&client](const tree::EndpointSpec& spec, Deadline deadline, FetchStats& stats) {
+    return client.get(spec.api_path, spec.list_key, deadline, &stats);
+  };
+}
+
+service::HealthPolicy healthPolicy(const Config& c) {
+  service::HealthPolicy p;
+  p.probe_timeout = c.timeout;
   return p;
 }
 
@@ -126,6 +77,15 @@ files::Settings statusSettings(const Config& c) {
   return s;
 }
 
+mount::FilesystemOptions filesystemOptions(const Config& c) {
+  mount::FilesystemOptions o;
+  o.uid = c.uid.value_or(getuid());
+  o.gid = c.gid.value_or(getgid());
+  o.op_timeout = c.timeout;
+  o.default_ttl = c.ttl;
+  return o;
+}
+
 std::string startupLine(const Config& c) {
   std::string line = "serving " + c.mountpoint + " from " + c.endpoint + " (API version " +
                      c.api_version + ", ttl " + std::to_string(c.ttl.count()) + " s";
@@ -138,128 +98,190 @@ std::string startupLine(const Config& c) {
   return line;
 }
 
+// Starts the cache's refresher; stops it and its fetch workers, and drops the change
+// callback, when destroyed.
+class Refresher {
+ public:
+  explicit Refresher(cache::ResourceCache& cache) : cache_(cache) {}
+  ~Refresher() { cache_.stop(); }
+  Refresher(const Refresher&) = delete;
+  Refresher& operator=(const Refresher&) = delete;
+  void start() { cache_.startRefresher(); }
+
+ private:
+  cache::ResourceCache& cache_;
+};
+
+// Starts the probe that watches an unanswering service; stops it when destroyed.
+class Prober {
+ public:
+  explicit Prober(service::ServiceHealth& health) : health_(health) {}
+  ~Prober() { health_.stop(); }
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+  void start() { health_.start(); }
+
+ private:
+  service::ServiceHealth& health_;
+};
+
 }  // namespace
 
-std::string staleMountAdvice(const std::string& mountpoint) {
-  // statfs always reaches the filesystem (stat may be answered from the kernel's cache
-  // of a dead mount's root), so a dead FUSE mount always says ENOTCONN here.
-  struct statfs fs {};
-  if (statfs(mountpoint.c_str(), &fs) == 0 || errno != ENOTCONN) return {};
-  return mountpoint +
-         " is a dead FUSE mount (Transport endpoint is not connected): its daemon is gone.\n"
-         "Clean it up, then mount again:\n"
-         "  fusermount3 -u " +
-         mountpoint + "   (or: umount -l " + mountpoint + ")\n";
+// Threads. Every thread of the process is started here, by serve(), and none before: mount()
+// and detach() (a fork) run on one thread, and privileges can be dropped before serve().
+//   - FUSE workers: up to max_threads, started and ended by libfuse inside session_.loop();
+//     serve()'s own thread is the loop's main thread, woken by SIGUSR1 from stop().
+//   - the invalidator: the only thread that sends kernel cache invalidations.
+//   - the cache's refresher, and the cache's fetch workers (a fixed pool, started by the
+//     first job): listings fetch their child endpoints there in parallel, and refreshes run
+//     there so a hanging endpoint never delays another.
+//   - the service's prober: while the service does not answer, it asks again in the
+//     background; requests fail at once meanwhile.
+//   - the signal thread: SIGTERM, SIGINT and SIGHUP are handled there, blocked elsewhere.
+// libcurl runs on the thread that asks (HttpTransport starts none). Members are in start
+// order; destruction stops them in reverse, each before what it uses.
+// Lock order: a lock is never held across a fetch, a kernel notification or another
+// object's lock, with one exception documented at ResourceCache::refreshDue.
+struct Daemon::Threads {
+  explicit Threads(Daemon& d)
+      : invalidator([&d](const mount::Invalidation& i) { return d.session_.notify(i); }, d.log_),
+        refresher(d.cache_),
+        prober(d.health_),
+        signals(
+            [&d, this] {
+              d.cache_.expireAll();
+              invalidator.postAll([&d] { return d.fs_.invalidateAll(); });
+            },
+            [&d] { d.stop(); }, d.log_) {
+    d.cache_.setChangeCallback(
+        [&d, this](int endpoint, const tree::ChangeList& changes, cache::Presence presence) {
+          invalidator.post(d.fs_.invalidationsFor(endpoint, changes, presence));
+        });
+    d.health_.onRecovery([&d] { d.cache_.retryFailedNow(); });
+  }
+
+  void start() {
+    invalidator.start();
+    refresher.start();
+    prober.start();
+    signals.start();
+  }
+
+  mount::Invalidator invalidator;
+  Refresher refresher;
+  Prober prober;
+  SignalThread signals;
+};
+
+Daemon::Daemon(Config config)
+    : config_(std::move(config)),
+      log_(config_.debug ? LogLevel::debug : LogLevel::info, Logger::stderrSink()),
+      api_(apiConfig(config_)),
+      http_(transportOptions(config_), log_),
+      health_(http_, service::serviceProbe(api_), healthPolicy(config_), clock_, log_),
+      tokens_(api_, http_, clock_, log_, &health_),
+      client_(api_, http_, tokens_, log_, &health_),
+      catalog_(config_.api_version),
+      cache_(catalog_, cachePolicy(config_), renderOptions(config_), fetcher(client_), clock_,
+             log_),
+      fs_(catalog_, cache_, inodes_, filesystemOptions(config_), clock_),
+      iam_(config_.trusted_profile.empty()
+               ? nullptr
+               : std::make_unique<service::IamTokenSource>(
+                     api_, service::parseTrustedProfile(config_.trusted_profile), http_, tokens_,
+                     clock_, log_, &health_)),
+      identity_(clock_, log_),
+      status_(statusSettings(config_), observed(), clock_),
+      metrics_(observed(), clock_),
+      session_(fs_, log_) {
+  addIdentityFiles();
+  fs_.addDynamicFile(status_.file());
+  fs_.addDynamicFile(metrics_.file());
 }
 
-int runDaemon(const Config& config) {
+Daemon::~Daemon() = default;
+
+void Daemon::addIdentityFiles() {
+  if (config_.identity) {
+    identity_.add("token", [this](Deadline d) { return tokens_.token(d); });
+  }
+  if (iam_) {
+    identity_.add("iam_token", [this](Deadline d) { return iam_->token(d); });
+  }
+  for (auto& file : identity_.files())
+    fs_.addDynamicFile(std::move(file));
+}
+
+files::Sources Daemon::observed() const {
+  return files::Sources{cache_, tokens_, iam_.get(), &health_};
+}
+
+Status Daemon::mount() {
+  for (const auto& warning : config_.warnings)
+    log_.warning(warning);
+  const HostPaths host;
+  Status ready = checkFuseDevice(host, geteuid());
+  if (ready) ready = checkAllowOther(config_.fuse_options, geteuid(), host);
+  if (!ready) {
+    log_.error(ready.error().message);
+    return ready;
+  }
+  auto path = prepareMountpoint(config_.mountpoint, config_.recover, log_);
+  if (!path) {
+    log_.error(path.error().message);
+    return path.error();
+  }
+  config_.mountpoint = *path;
+  Status mounted = session_.mount({"metadatafs", "-o", config_.mountOptions()}, *path);
+  if (!mounted) {
+    log_.error(mounted.error().message + " (the line from libfuse above says why)");
+  }
+  return mounted;
+}
+
+Status Daemon::detach() {
+  if (config_.foreground) return Ok{};
+  if (!syslogReachable(HostPaths{})) {
+    log_.warning("no syslog socket at " + HostPaths{}.syslog_socket +
+                 " (a container without one?): once detached, metadatafs's log is lost. "
+                 "Use -f to keep it on standard error, or give the daemon a syslog socket");
+  }
+  if (fuse_daemonize(0) != 0) {
+    log_.error("cannot detach from the terminal");
+    return makeError(EIO, "cannot detach from the terminal");
+  }
+  log_ = Logger(log_.threshold(), Logger::syslogSink("metadatafs"));
+  return Ok{};
+}
+
+Status Daemon::serve() {
+  log_.info(startupLine(config_));
   // Signals go to the signal thread only; every thread started from here inherits the mask.
-  sigset_t handled = SignalThread::handled();
-  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
-  SystemClock clock;
-  Logger log(config.debug ? LogLevel::debug : LogLevel::info, Logger::stderrSink());
-
-  if (auto advice = staleMountAdvice(config.mountpoint); !advice.empty()) {
-    log.error(advice);
-    return 1;
-  }
-  struct stat st {};
-  if (stat(config.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    log.error("mountpoint " + config.mountpoint + " is not a directory");
-    return 1;
-  }
-
-  service::ApiConfig api;
-  api.endpoint = config.endpoint;
-  api.version = config.api_version;
-  api.token_ttl_s = config.token_ttl;
-  service::HttpTransport http(transportOptions(config), log);
-  service::HealthPolicy health_policy;
-  health_policy.probe_timeout = config.timeout;
-  service::ServiceHealth health(http, service::serviceProbe(api), health_policy, clock, log);
-  service::TokenSource tokens(api, http, clock, log, &health);
-  service::MetadataClient client(api, http, tokens, log, &health);
-
-  tree::Catalog catalog(config.api_version);
-  tree::RenderOptions render;
-  render.newline = config.newline;
-  auto fetch = [&client](const tree::EndpointSpec& spec, Deadline deadline, FetchStats& stats) {
-    return client.get(spec.api_path, spec.list_key, deadline, &stats);
-  };
-  cache::ResourceCache cache(catalog, cachePolicy(config), render, fetch, clock, log);
-
-  mount::InodeTable inodes;
-  mount::FilesystemOptions fs_options;
-  fs_options.uid = config.uid.value_or(getuid());
-  fs_options.gid = config.gid.value_or(getgid());
-  fs_options.op_timeout = config.timeout;
-  fs_options.default_ttl = config.ttl;
-  mount::Filesystem fs(catalog, cache, inodes, fs_options, clock);
-  std::optional<service::IamTokenSource> iam;
-  files::IdentityFiles identity(clock, log);
-  if (config.identity) {
-    identity.add("token", [&tokens](Deadline d) { return tokens.token(d); });
-  }
-  if (!config.trusted_profile.empty()) {
-    iam.emplace(api, service::parseTrustedProfile(config.trusted_profile), http, tokens, clock, log,
-                &health);
-    identity.add("iam_token", [&iam](Deadline d) { return iam->token(d); });
-  }
-  files::Sources observed{cache, tokens, iam ? &*iam : nullptr, &health};
-  files::StatusFile status(statusSettings(config), observed, clock);
-  files::MetricsFile metrics(observed, clock);
-  fs.addDynamicFile(status.file());
-  fs.addDynamicFile(metrics.file());
-  for (auto& file : identity.files())
-    fs.addDynamicFile(std::move(file));
-
-  mount::FuseSession session(fs, log);
-  if (auto s = session.mount({"metadatafs", "-o", config.mountOptions()}, config.mountpoint); !s) {
-    log.report(s.error(), "mount");
-    return 1;
-  }
-  if (fuse_daemonize(config.foreground ? 1 : 0) != 0) {
-    log.error("cannot detach from the terminal");
-    return 1;
-  }
-  if (!config.foreground) log = Logger(log.threshold(), Logger::syslogSink("metadatafs"));
-  log.info(startupLine(config));
-
+  SignalThread::blockHandledSignals();
   struct sigaction wake {};
   wake.sa_handler = wakeOnly;
   sigaction(SIGUSR1, &wake, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
-  mount::Invalidator invalidator(
-      [&session](const mount::Invalidation& i) { return session.notify(i); }, log);
-  cache.setChangeCallback(
-      [&](int endpoint, const tree::ChangeList& changes, cache::Presence presence) {
-        invalidator.post(fs.invalidationsFor(endpoint, changes, presence));
-      });
-  health.onRecovery([&cache] { cache.retryFailedNow(); });
-  SignalThread signals(
-      session,
-      [&] {
-        cache.expireAll();
-        invalidator.postAll([&fs] { return fs.invalidateAll(); });
-      },
-      log);
-  invalidator.start();
-  cache.startRefresher();
-  health.start();
-  signals.start();
-
-  Status served = session.loop(config.max_threads);
-  signals.stop();
-  health.stop();
-  cache.stop();
-  invalidator.stop();
-  session.unmount();
+  threads_ = std::make_unique<Threads>(*this);
+  threads_->start();
+  Status served = session_.loop(config_.max_threads);
+  threads_.reset();
+  session_.unmount();
   if (!served) {
-    log.report(served.error(), "serving");
-    return 1;
+    log_.report(served.error(), "serving");
+    return served;
   }
-  log.info("unmounted " + config.mountpoint);
+  log_.info("unmounted " + config_.mountpoint);
+  return Ok{};
+}
+
+void Daemon::stop() {
+  session_.exit();
+}
+
+int runDaemon(const Config& config) {
+  Daemon daemon(config);
+  if (!daemon.mount() || !daemon.detach() || !daemon.serve()) return 1;
   return 0;
 }
 

@@ -1,16 +1,78 @@
-// The composition root: builds the layers from a Config, mounts, detaches, serves until
-// SIGTERM/SIGINT or an unmount, and handles SIGHUP. All objects live in run()'s scope.
+// The composition root: one metadatafs process. A Daemon builds the layers from a Config
+// (no thread, no request, nothing mounted), then
+//   mount()   checks the host and the mountpoint and mounts (as the mounting user)
+//   detach()  without -f, goes to the background and logs to syslog from then on
+//   serve()   starts the threads and serves until SIGTERM/SIGINT, stop() or an unmount
+// Its members are declared in the order they are built, so they are destroyed in the
+// reverse order: what uses another object goes before it. The threads serve() starts
+// live in one member of their own, stopped (in reverse start order) before the unmount.
 #pragma once
 
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cache/resource_cache.h"
 #include "cli/options.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "files/identity_files.h"
+#include "files/metrics_file.h"
+#include "files/status_file.h"
+#include "mount/filesystem.h"
+#include "mount/fuse_session.h"
+#include "mount/inode_table.h"
+#include "service/api.h"
+#include "service/health.h"
+#include "service/http_transport.h"
+#include "service/metadata_client.h"
+#include "service/token_source.h"
+#include "tree/catalog.h"
 
 namespace mdfs::cli {
 
-// Returns the process exit status.
-int runDaemon(const Config& config);
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
 
-// When `mountpoint` is a dead FUSE mount ("Transport endpoint is not connected"), the
-// message telling how to clean it up; otherwise an empty string.
-std::string staleMountAdvice(const std::string& mountpoint);
+  Status mount();
+  Status detach();
+  Status serve();
+  // Asks serve() to return, as SIGTERM does; safe from any thread.
+  void stop();
+
+  [[nodiscard]] const Logger& log() const { return log_; }
+
+ private:
+  struct Threads;
+
+  void addIdentityFiles();
+  [[nodiscard]] files::Sources observed() const;
+
+  Config config_;  // its mountpoint with symbolic links resolved, once mount() succeeded
+  SystemClock clock_;
+  Logger log_;
+  service::ApiConfig api_;
+  service::HttpTransport http_;
+  service::ServiceHealth health_;
+  service::TokenSource tokens_;
+  service::MetadataClient client_;
+  tree::Catalog catalog_;
+  cache::ResourceCache cache_;
+  mount::InodeTable inodes_;
+  mount::Filesystem fs_;
+  std::unique_ptr<service::IamTokenSource> iam_;  // with trusted_profile only
+  files::IdentityFiles identity_;
+  files::StatusFile status_;
+  files::MetricsFile metrics_;
+  mount::FuseSession session_;
+  std::unique_ptr<Threads> threads_;  // while serve() runs
+};
+
+// Runs a Daemon through its phases; returns the process exit status.
+int runDaemon(const Config& config);
 
 }  // namespace mdfs::cli

@@ -1,36 +1,36 @@
 // Command line and -o options -> Config. Every value is checked before anything is
 // mounted; a bad one is refused with a message naming the option and what it accepts.
+// The options themselves are described in cli/option_table.h.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "service/api.h"
 
 namespace mdfs::cli {
 
-inline constexpr const char* kDefaultEndpoint = "http://api.metadata.cloud.ibm.com";
-inline constexpr const char* kMetadataHost = "api.metadata.cloud.ibm.com";
-inline constexpr const char* kLinkLocalAddress = "169.254.169.254";
-
+// The defaults live here (and the service's in service/api.h); --help shows Config{}.
 struct Config {
   std::string source = "metadatafs";
   std::string mountpoint;
   bool foreground = false;
-  bool debug = false;  // debug logging (-d, -o debug); implies foreground
+  bool debug = false;       // debug logging (-d, -o debug); implies foreground
+  bool debug_http = false;  // also libcurl's wire trace; implies debug
+  bool recover = false;     // clear a dead mount at the mountpoint before mounting
   bool show_help = false;
   bool show_version = false;
 
-  std::string endpoint = kDefaultEndpoint;
-  std::string api_version = "2025-08-26";
+  std::string endpoint{service::kDefaultEndpoint};
+  std::string api_version{service::kDefaultVersion};
   Seconds ttl{60};
   std::map<std::string, Seconds> ttl_overrides;  // mount path -> ttl
-  int token_ttl = 300;
+  int token_ttl = service::kDefaultTokenTtl;
   Seconds timeout{10};
   Seconds max_stale{3600};
   bool newline = true;
@@ -44,17 +44,26 @@ struct Config {
   unsigned max_threads = 16;
   std::vector<std::string> fuse_options;  // passed to libfuse (allow_other, auto_unmount, ...)
 
-  // The CURLOPT_RESOLVE entries to use: the configured ones, or the endpoint host pinned
-  // to the link-local address when it is IBM's metadata host.
+  // Accepted, but worth saying before mounting (an api_version later than today).
+  std::vector<std::string> warnings;
+
+  // The CURLOPT_RESOLVE entries to use: the configured ones, or else
+  // service::defaultResolve (IBM's host pinned to its link-local address).
   [[nodiscard]] std::vector<std::string> effectiveResolve() const;
   // Mount options handed to libfuse, with the ones metadatafs always adds.
   [[nodiscard]] std::string mountOptions() const;
 };
+
+// The mount options metadatafs always adds before the user's (fsname and subtype follow).
+inline constexpr std::string_view kAlwaysAddedOptions = "ro,default_permissions,nosuid,nodev";
 
 // Parses argv (argv[0] is the program). Reads -o config=FILE when given: its values sit
 // between the defaults and the command line.
 Result<Config> parseCommandLine(int argc, char** argv);
 std::string helpText(const std::string& program);
 std::string versionText();
+
+// The warning for an api_version later than `today` (YYYY-MM-DD), or nullopt.
+std::optional<std::string> futureVersionWarning(std::string_view version, std::string_view today);
 
 }  // namespace mdfs::cli

@@ -1,5 +1,6 @@
 #include "service/api.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -29,28 +30,6 @@ std::string_view withoutTrailingSlash(std::string_view endpoint) {
   while (!endpoint.empty() && endpoint.back() == '/')
     endpoint.remove_suffix(1);
   return endpoint;
-}
-
-Status invalid(std::string message) {
-  return makeError(EINVAL, std::move(message));
-}
-
-Status validateEndpoint(std::string_view endpoint) {
-  std::string_view rest;
-  if (endpoint.starts_with("http://")) {
-    rest = endpoint.substr(7);
-  } else if (endpoint.starts_with("https://")) {
-    rest = endpoint.substr(8);
-  } else {
-    return invalid("endpoint '" + std::string(endpoint) + "' must start with http:// or https://");
-  }
-  rest = withoutTrailingSlash(rest);
-  if (rest.empty()) return invalid("endpoint '" + std::string(endpoint) + "' has no host");
-  if (rest.find_first_of("/?#@") != std::string_view::npos) {
-    return invalid("endpoint '" + std::string(endpoint) +
-                   "' must be scheme://host[:port] without a path, query or user");
-  }
-  return Ok{};
 }
 
 }  // namespace
@@ -91,23 +70,30 @@ std::string ApiConfig::url(std::string_view path, std::string_view query) const 
   return out;
 }
 
-Status ApiConfig::validate() const {
-  if (Status s = validateEndpoint(endpoint); !s) return s;
-  if (!isValidVersionDate(version)) {
-    return invalid("api version '" + version + "' is not a YYYY-MM-DD date");
+Result<std::string> parseEndpoint(std::string_view endpoint) {
+  const bool https = endpoint.starts_with("https://");
+  if (!https && !endpoint.starts_with("http://")) {
+    return makeError(EINVAL, "an http:// or https:// URL such as " + std::string(kDefaultEndpoint));
   }
-  if (std::string_view(version) < kMinimumVersion) {
-    return invalid("api version " + version + " is before " + std::string(kMinimumVersion) +
-                   ", the oldest the service accepts");
+  const std::string_view scheme = endpoint.substr(0, https ? 8 : 7);
+  const std::string_view rest = withoutTrailingSlash(endpoint.substr(scheme.size()));
+  const bool odd = std::any_of(rest.begin(), rest.end(), [](char c) {
+    return static_cast<unsigned char>(c) <= ' ' || c == 0x7f ||
+           std::string_view("/?#@\\").find(c) != std::string_view::npos;
+  });
+  if (rest.empty() || odd) {
+    return makeError(EINVAL, "scheme://host[:port] with no path, query or user, e.g. " +
+                                 std::string(kDefaultEndpoint));
   }
-  if (token_ttl_s < kMinTokenTtl || token_ttl_s > kMaxTokenTtl) {
-    return invalid("token TTL " + std::to_string(token_ttl_s) + " s is outside 5..3600");
+  return std::string(scheme) + std::string(rest);
+}
+
+Status checkVersion(std::string_view version) {
+  // YYYY-MM-DD dates order lexicographically.
+  if (!isValidVersionDate(version) || version < kMinimumVersion) {
+    return makeError(EINVAL, "a date YYYY-MM-DD from " + std::string(kMinimumVersion) +
+                                 " on, e.g. " + std::string(kDefaultVersion) + " or 2024-11-12");
   }
-  if (page_limit < 1 || page_limit > kMaxPageLimit) {
-    return invalid("page limit " + std::to_string(page_limit) + " is outside 1..100");
-  }
-  if (max_pages < 1) return invalid("max_pages must be at least 1");
-  if (retry.max_attempts < 1) return invalid("retry.max_attempts must be at least 1");
   return Ok{};
 }
 

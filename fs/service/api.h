@@ -10,11 +10,19 @@
 
 namespace mdfs::service {
 
+// The service's host name and the link-local address it always has (ref §7).
+inline constexpr std::string_view kMetadataHost = "api.metadata.cloud.ibm.com";
+inline constexpr std::string_view kMetadataAddress = "169.254.169.254";
+inline constexpr std::string_view kDefaultEndpoint = "http://api.metadata.cloud.ibm.com";
+static_assert(kDefaultEndpoint.substr(7) == kMetadataHost);
+
 // The first version at which /instance_identity/v1/* answers 404 (ref §5.4).
 inline constexpr std::string_view kIdentityPathBreak = "2025-08-26";
 inline constexpr std::string_view kMinimumVersion = "2022-03-01";
+inline constexpr std::string_view kDefaultVersion = "2025-08-26";
 inline constexpr int kMinTokenTtl = 5;  // expires_in bounds of the token PUT (ref §5.1)
 inline constexpr int kMaxTokenTtl = 3600;
+inline constexpr int kDefaultTokenTtl = 300;
 inline constexpr int kMaxPageLimit = 100;  // the VPC API's largest `limit` (ref §4.12)
 
 struct RetryPolicy {
@@ -25,10 +33,10 @@ struct RetryPolicy {
 };
 
 struct ApiConfig {
-  std::string endpoint = "http://api.metadata.cloud.ibm.com";  // scheme://host[:port], no path
-  std::string version = "2025-08-26";                          // YYYY-MM-DD
-  int token_ttl_s = 300;                                       // expires_in, 5..3600
-  int page_limit = 100;                                        // limit= for paginated lists
+  std::string endpoint{kDefaultEndpoint};  // scheme://host[:port], no path (see parseEndpoint)
+  std::string version{kDefaultVersion};    // YYYY-MM-DD (see checkVersion)
+  int token_ttl_s = kDefaultTokenTtl;      // expires_in, kMinTokenTtl..kMaxTokenTtl
+  int page_limit = kMaxPageLimit;          // limit= for paginated lists
   int max_pages = 1000;
   RetryPolicy retry;
 
@@ -38,11 +46,16 @@ struct ApiConfig {
   [[nodiscard]] std::string iamTokenUrl() const;  // .../iam_tokens or .../iam_token
   // endpoint + path + "?version=..." (+ "&" extra query when given).
   [[nodiscard]] std::string url(std::string_view path, std::string_view query = {}) const;
-  // Rejects what the service would refuse or what cannot work: a non-http(s) endpoint or
-  // one with a path, a version that is not a date or before kMinimumVersion, a token TTL
-  // outside 5..3600, a page limit outside 1..100, fewer than one page or attempt.
-  [[nodiscard]] Status validate() const;
 };
+
+// The rules for what ApiConfig holds; the command line applies them to what users write.
+//
+// An endpoint is http:// or https:// and a host (and port): no path, query, fragment, user
+// or space. The endpoint without trailing slashes, or EINVAL saying what is expected.
+Result<std::string> parseEndpoint(std::string_view endpoint);
+// A version is a calendar-valid YYYY-MM-DD date, kMinimumVersion or later (the service
+// refuses earlier dates). EINVAL saying what is expected.
+Status checkVersion(std::string_view version);
 
 // True for a well-formed YYYY-MM-DD date (calendar-valid).
 bool isValidVersionDate(std::string_view date);

@@ -446,7 +446,7 @@ CURLcode HttpTransport::Impl::configure(CURL* handle, const HttpRequest& request
   set(CURLOPT_HEADERFUNCTION, onHeader);
   set(CURLOPT_HEADERDATA, &transfer);
   setMethod(set, request);
-  if (log.enabled(LogLevel::debug)) {
+  if (options.wire_trace && log.enabled(LogLevel::debug)) {
     set(CURLOPT_VERBOSE, 1L);
     set(CURLOPT_DEBUGFUNCTION, onDebug);
     set(CURLOPT_DEBUGDATA, &debug);

@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/fetch_stats.h"
 #include "common/log.h"
+#include "service/api.h"
 #include "service/errors.h"
 
 namespace mdfs::service {
@@ -30,6 +31,8 @@ struct TransportOptions {
   std::string proxy;                 // explicit proxy; empty = none (environment ignored)
   std::vector<std::string> resolve;  // CURLOPT_RESOLVE entries "HOST:PORT:ADDR"
   std::size_t pool_size = 8;
+  // libcurl's wire trace (headers, body sizes, never a credential) as debug lines.
+  bool wire_trace = false;
 };
 
 // The CURLOPT_RESOLVE entry "HOST:PORT:ADDRESS" that pins the host of `endpoint`
@@ -37,10 +40,6 @@ struct TransportOptions {
 // scheme's default port when the endpoint names none. nullopt for an endpoint without a
 // host.
 std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_view address);
-
-// The service's host name and the link-local address it always has (ref §7).
-inline constexpr std::string_view kMetadataHost = "api.metadata.cloud.ibm.com";
-inline constexpr std::string_view kMetadataAddress = "169.254.169.254";
 
 // TransportOptions::resolve for `endpoint`: its host pinned to kMetadataAddress when it is
 // kMetadataHost (so nothing waits for DNS at boot), else nothing.

@@ -1,12 +1,13 @@
 // The command line: refusals before mounting, help and version, mount(8), detaching,
-// signals and dead mountpoints.
+// signals, and every start-up check with its message (mountpoint, host, config file).
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <thread>
 
@@ -134,9 +135,199 @@ TEST(Cli, DeadMountpointIsDetectedAndTheFixPrinted) {
   ASSERT_NE(::stat(m.path().c_str(), &st), 0);
   ASSERT_EQ(errno, ENOTCONN);
   auto r = run(binary() + " " + quote(m.path()) + " -f -o endpoint=" + emulator.url(), 10s);
-  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("Transport endpoint is not connected"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("fusermount3 -u " + m.path()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("-o recover"), std::string::npos) << r.err;
+}
+
+TEST(Cli, RecoverClearsADeadMountAndMountsAgain) {
+  emu::Emulator emulator{emu::Options{}};
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator);
+  m.crash();
+  auto r = run(binary() + " " + quote(m.path()) + " -o recover,endpoint=" + emulator.url(), 20s);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("recover: " + m.path() + " was a dead metadatafs mount"), std::string::npos)
+      << r.err;
+  EXPECT_TRUE(isMounted(m.path()));
+  EXPECT_EQ(readFile(m.at("instance/name")), "web-frontend-01\n");
+  EXPECT_EQ(run("fusermount3 -u " + quote(m.path())).status, 0);
+  EXPECT_TRUE(waitFor([&] { return daemonPids(m.path()).empty(); }));
+  struct stat st {};
+  EXPECT_EQ(::stat(m.path().c_str(), &st), 0) << "no dead mount left underneath";
+}
+
+TEST(Cli, RecoverLeavesALiveMountAndAHealthyDirectoryAlone) {
+  emu::Emulator emulator{emu::Options{}};
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator);
+  ASSERT_FALSE(readFile(m.at("instance/name")).empty());
+  // A second daemon over a live mount would hide the first: refused, recover or not.
+  for (const char* extra : {"", "recover,"}) {
+    auto r = run(
+        binary() + " " + quote(m.path()) + " -f -o " + extra + "endpoint=" + emulator.url(), 10s);
+    EXPECT_EQ(r.status, 1) << extra;
+    EXPECT_NE(r.err.find(m.path() + " is already a metadatafs mount, served by another daemon"),
+              std::string::npos)
+        << r.err;
+  }
+  EXPECT_EQ(daemonPids(m.path()).size(), 1U);
+  EXPECT_EQ(readFile(m.at("instance/name")), "web-frontend-01\n");
+  auto mounts = run("grep -c ' " + m.path() + " fuse.metadatafs ' /proc/mounts");
+  EXPECT_EQ(mounts.out, "1\n");
+}
+
+TEST(Cli, AMissingMountpointDoesNotExist) {
+  auto r = run(binary() + " /nonexistent-mountpoint -f", 10s);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("error: mountpoint /nonexistent-mountpoint does not exist (create it: "
+                       "mkdir -p /nonexistent-mountpoint)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("not a directory"), std::string::npos) << r.err;
+}
+
+TEST(Cli, ASymlinkedMountpointIsMountedAtItsTargetAndSaysSo) {
+  emu::Emulator emulator{emu::Options{}};
+  ASSERT_TRUE(emulator.start().ok());
+  TempDir dir;
+  const std::string target = dir.path + "/target";
+  const std::string link = dir.path + "/link";
+  ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
+  ASSERT_EQ(symlink("target", link.c_str()), 0);
+  auto r = run(binary() + " " + quote(link) + " -o endpoint=" + emulator.url(), 20s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("mountpoint " + link + " is a symbolic link: mounting at its target " +
+                       target + " (unmount with: fusermount3 -u " + target + ")"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(isMounted(target));
+  EXPECT_EQ(readFile(link + "/instance/name"), "web-frontend-01\n");
+  EXPECT_EQ(run("fusermount3 -u " + quote(target)).status, 0);
+  EXPECT_TRUE(waitFor([&] { return daemonPids(link).empty(); }));
+  if (isMounted(target)) run("fusermount3 -uz " + quote(target));
+  unlink(link.c_str());
+  rmdir(target.c_str());
+}
+
+TEST(Cli, ANonEmptyMountpointIsMountedOverWithAWarning) {
+  emu::Emulator emulator{emu::Options{}};
+  ASSERT_TRUE(emulator.start().ok());
+  TempDir dir;
+  const std::string file = dir.path + "/left-behind";
+  { std::ofstream(file) << "x"; }
+  auto r = run(binary() + " " + quote(dir.path) + " -o endpoint=" + emulator.url(), 20s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: mountpoint " + dir.path +
+                       " is not empty: its entries are hidden while metadatafs is mounted there"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(readFile(dir.path + "/instance/name"), "web-frontend-01\n");
+  EXPECT_EQ(run("fusermount3 -u " + quote(dir.path)).status, 0);
+  EXPECT_TRUE(waitFor([&] { return daemonPids(dir.path).empty(); }));
+  EXPECT_EQ(readFile(file), "x");
+  unlink(file.c_str());
+}
+
+TEST(Cli, ConfigFileErrorsNameTheFileAndTheLine) {
+  TempDir dir;
+  const std::string conf = dir.path + "/metadatafs.conf";
+  { std::ofstream(conf) << "# settings\nttl=60\nttl=soon\n"; }
+  auto bad = run(binary() + " " + quote(dir.path) + " -f -o config=" + quote(conf), 10s);
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.err.find("metadatafs: " + conf + ":3: bad value for ttl: 'soon' (whole seconds"),
+            std::string::npos)
+      << bad.err;
+  { std::ofstream(conf) << "tll=5\n"; }
+  auto typo = run(binary() + " " + quote(dir.path) + " -f -o config=" + quote(conf), 10s);
+  EXPECT_EQ(typo.status, 2);
+  EXPECT_NE(typo.err.find(conf + ":1: unknown option 'tll=5'; did you mean 'ttl=5'?"),
+            std::string::npos)
+      << typo.err;
+  unlink(conf.c_str());
+  EXPECT_FALSE(isMounted(dir.path));
+}
+
+TEST(Cli, AFutureApiVersionIsWarnedAbout) {
+  emu::Emulator emulator{emu::Options{}};
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"api_version=9999-12-31"});
+  ASSERT_TRUE(m.mounted());
+  EXPECT_NE(m.log().find("warning: api_version 9999-12-31 is later than today ("),
+            std::string::npos)
+      << m.log();
+}
+
+// A private /dev for one command, holding only `devices` (a private mount namespace, so
+// the machine's /dev is untouched). DIR is a scratch folder.
+std::string privateDev(const std::string& dir, const std::string& devices) {
+  const std::string d = quote(dir);
+  return "mkdir " + d + "/realdev\nmount --rbind /dev " + d +
+         "/realdev\nmount -t tmpfs mdfs-cli-dev /dev\nfor n in " + devices +
+         "; do touch /dev/$n; mount --bind " + d + "/realdev/$n /dev/$n; done\numount -l " + d +
+         "/realdev\n";
+}
+
+TEST(Cli, WithoutDevFuseTheCauseAndTheFixAreNamed) {
+  TempDir dir;
+  const std::string m = dir.path + "/m";
+  ASSERT_EQ(mkdir(m.c_str(), 0755), 0);
+  auto r = runInPrivateMountNamespace(privateDev(dir.path, "null zero random urandom") +
+                                          quote(binary()) + " " + quote(m) +
+                                          " -f || echo \"status=$?\"\n",
+                                      30s);
+  EXPECT_NE(r.out.find("status=1"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("error: no /dev/fuse: the fuse kernel module is not loaded (modprobe "
+                       "fuse), or this container was started without the device"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("device not found"), std::string::npos) << "libfuse never tried: " << r.err;
+  rmdir(m.c_str());
+  rmdir((dir.path + "/realdev").c_str());
+}
+
+TEST(Cli, AllowOtherAsAUserWithoutUserAllowOtherIsExplained) {
+  TempDir dir;
+  const std::string m = dir.path + "/m";
+  const std::string conf = dir.path + "/fuse.conf";
+  ASSERT_EQ(mkdir(m.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(dir.path.c_str(), 0755), 0);
+  { std::ofstream(conf) << "#user_allow_other\n"; }
+  // fusermount3 reads /etc/fuse.conf; the namespace shows it our copy.
+  auto r = runInPrivateMountNamespace("mount --bind " + quote(conf) +
+                                          " /etc/fuse.conf\nsetpriv --reuid=65534 --regid=65534 "
+                                          "--clear-groups " +
+                                          quote(binary()) + " " + quote(m) +
+                                          " -f -o allow_other || echo \"status=$?\"\n",
+                                      30s);
+  EXPECT_NE(r.out.find("status=1"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("error: allow_other needs the line user_allow_other in /etc/fuse.conf when "
+                       "a user other than root mounts"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find("fusermount3: "), std::string::npos) << r.err;
+  unlink(conf.c_str());
+  rmdir(m.c_str());
+}
+
+TEST(Cli, DetachingWithoutASyslogSocketSaysTheLogWillBeLost) {
+  emu::Emulator emulator{emu::Options{}};
+  ASSERT_TRUE(emulator.start().ok());
+  TempDir dir;
+  const std::string m = dir.path + "/m";
+  ASSERT_EQ(mkdir(m.c_str(), 0755), 0);
+  auto r = runInPrivateMountNamespace(
+      privateDev(dir.path, "fuse null zero random urandom") + quote(binary()) + " " + quote(m) +
+          " -o endpoint=" + emulator.url() + "\ncat " + quote(m + "/instance/name") +
+          "\nunmount_and_wait " + quote(m) + "\n",
+      30s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("web-frontend-01"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("warning: no syslog socket at /dev/log"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("log is lost. Use -f"), std::string::npos) << r.err;
+  rmdir(m.c_str());
+  rmdir((dir.path + "/realdev").c_str());
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 // Logging as an administrator meets it (issue 5): standard error with -f, syslog (the
 // journal) when detached, four levels, one start-up line with endpoint, API version and
 // TTLs, failure lines with endpoint, HTTP status and IBM trace id, and never a token, an
-// Authorization header or user data, even at debug level.
+// Authorization header or user data, even at debug level with the HTTP wire trace.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -88,7 +88,7 @@ TEST_F(OpsLog, StartupLineNamesEndpointApiVersionAndTtls) {
   EXPECT_EQ(first.rfind("metadatafs[", 0), 0U) << first;
 }
 
-TEST_F(OpsLog, InfoLevelByDefaultDebugOnlyWithDashD) {
+TEST_F(OpsLog, InfoLevelByDefaultDebugOnlyWithDashDWireTraceOnlyWithDebugHttp) {
   {
     Mount m(emulator_);
     ASSERT_FALSE(readFile(m.at("instance/name")).empty());
@@ -97,14 +97,21 @@ TEST_F(OpsLog, InfoLevelByDefaultDebugOnlyWithDashD) {
     EXPECT_NE(log.find(": info: "), std::string::npos) << log;
   }
   {
+    // -d is metadatafs's own debug lines, without libcurl's wire trace (issue 17).
     Mount m(emulator_, {"debug"});
     ASSERT_FALSE(readFile(m.at("instance/name")).empty());
     std::string log = m.log();
     EXPECT_NE(log.find(": debug: "), std::string::npos) << log;
-    // Debug shows the exchanges themselves, which is what makes the secrets test below
+    EXPECT_EQ(log.find("curl: "), std::string::npos) << log;
+  }
+  {
+    // debug_http adds the exchanges themselves, which is what makes the secrets test below
     // meaningful.
-    EXPECT_NE(log.find("GET /metadata/v1/instance"), std::string::npos) << log;
-    EXPECT_NE(log.find("PUT /identity/v1/token"), std::string::npos) << log;
+    Mount m(emulator_, {"debug_http"});
+    ASSERT_FALSE(readFile(m.at("instance/name")).empty());
+    std::string log = m.log();
+    EXPECT_NE(log.find("curl: > GET /metadata/v1/instance"), std::string::npos) << log;
+    EXPECT_NE(log.find("curl: > PUT /identity/v1/token"), std::string::npos) << log;
   }
 }
 
@@ -118,7 +125,7 @@ TEST_F(OpsLog, DebugLogOfAFullWalkHoldsNoTokenAuthorizationOrUserData) {
     json += c == '\n' ? std::string("\\n") : std::string(1, c);
   }
   ASSERT_TRUE(emulator_.setData("/initialization/user_data", "\"" + json + "\"").ok());
-  Mount m(emulator_, {"debug", "identity", "trusted_profile=default", "ttl=1"});
+  Mount m(emulator_, {"debug_http", "identity", "trusted_profile=default", "ttl=1"});
 
   // Everything a curious administrator could do, twice, across a TTL and a token renewal.
   const std::string walk = "find " + quote(m.path()) + " -type f -exec cat {} + ; find " +

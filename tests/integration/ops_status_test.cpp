@@ -194,8 +194,8 @@ TEST_F(OpsStatus, AfterAFailingFetchShowsTheErrorWithStatusCodeAndIbmTraceId) {
   f.status = 503;
   f.path = "/metadata/v1/keys";
   emulator_.addFault(f);
-  // debug: the log then shows each response's X-Request-Id, to compare the trace with.
-  Mount m(emulator_, {"timeout=2", "debug"});
+  // debug_http: the log then shows each response's X-Request-Id, to compare the trace with.
+  Mount m(emulator_, {"timeout=2", "debug_http"});
   int err = 0;
   readFile(m.at("keys/by-name/ops-rsa/name"), &err);
   EXPECT_EQ(err, EIO);

@@ -57,12 +57,12 @@ version=$("$prefix/bin/metadatafs" --version | awk '{print $2}')
 
 unit=$prefix/lib/systemd/system/metadatafs.service
 conf=$prefix/etc/metadatafs.conf
-grep -qx "ExecStart=$prefix/bin/metadatafs metadatafs /metadata -o allow_other,config=$conf" "$unit" ||
+grep -qx "ExecStart=$prefix/bin/metadatafs metadatafs /metadata -o allow_other,recover,config=$conf" "$unit" ||
   fail "ExecStart does not name the installed binary and config: $(grep ExecStart= "$unit")"
 grep -Eq '^(After|Wants|Requires)=.*network' "$unit" &&
   fail "the unit waits for the network"
 # shellcheck disable=SC2016 # $MAINPID is systemd's, not ours
-for line in 'Type=forking' 'Restart=on-failure' 'ExecStartPre=-/bin/umount -l /metadata' \
+for line in 'Type=forking' 'Restart=on-failure' 'ExecStartPre=-/bin/mkdir -p /metadata' \
   'ExecReload=/bin/kill -HUP $MAINPID' 'WantedBy=multi-user.target'; do
   grep -qxF "$line" "$unit" || fail "unit lacks: $line"
 done
@@ -121,7 +121,7 @@ refetched() {
 }
 wait_until 5 refetched || fail "reload did not lead to a refetch"
 
-echo "-- crash, then restart: ExecStartPre clears the dead mount"
+echo "-- crash, then restart: recover clears the dead mount"
 kill -KILL "$MAINPID"
 wait_until 5 gone "$MAINPID" || fail "daemon survived SIGKILL"
 dead_mount "$mnt" || fail "expected a dead mount after the crash"

@@ -137,7 +137,7 @@ for script in postinst prerm postrm; do
 done
 dpkg-deb -x "$deb" "$work/root"
 [[ $(file "$work/root/usr/bin/metadatafs") == *", stripped"* ]] || fail "usr/bin/metadatafs is not stripped"
-grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,config=/etc/metadatafs.conf$" \
+grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,recover,config=/etc/metadatafs.conf$" \
   "$work/root/usr/lib/systemd/system/metadatafs.service" || fail "the unit's ExecStart"
 
 if command -v lintian >/dev/null; then

@@ -130,6 +130,89 @@ TEST(Options, RefusalsNameTheOptionAndWhatItAccepts) {
   }
 }
 
+TEST(Options, HostilePinningGoesThroughTheServiceRule) {
+  // The production path (Config::effectiveResolve) pins IBM's host and nothing that merely
+  // resembles it.
+  for (const char* endpoint : {"http://api.metadata.cloud.ibm.com.evil.example",
+                               "http://evil.example", "http://169.254.169.254"}) {
+    auto c = parse({"/m", "-o", std::string("endpoint=") + endpoint});
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    EXPECT_TRUE(c->effectiveResolve().empty()) << endpoint;
+  }
+  for (const char* endpoint : {"http://api.metadata.cloud.ibm.com@evil.example",
+                               "http://api.metadata.cloud.ibm.com/evil", "http://a b"}) {
+    EXPECT_FALSE(parse({"/m", "-o", std::string("endpoint=") + endpoint}).ok()) << endpoint;
+  }
+}
+
+TEST(Options, UnknownOptionsSuggestTheClosestKnownOne) {
+  auto typo = parse({"/m", "-o", "tll=5"});
+  ASSERT_FALSE(typo.ok());
+  EXPECT_NE(typo.error().message.find("unknown option 'tll=5'; did you mean 'ttl=5'?"),
+            std::string::npos)
+      << typo.error().message;
+  auto path = parse({"/m", "-o", "ttl.instance.network_interface=5"});
+  ASSERT_FALSE(path.ok());
+  EXPECT_NE(path.error().message.find("did you mean ttl.instance.network_interfaces?"),
+            std::string::npos)
+      << path.error().message;
+  auto far = parse({"/m", "-o", "frobnicate"});
+  ASSERT_FALSE(far.ok());
+  EXPECT_EQ(far.error().message.find("did you mean"), std::string::npos) << far.error().message;
+}
+
+TEST(Options, EveryConfigFileErrorNamesTheFileAndTheLine) {
+  char path[] = "/tmp/mdfs-config-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  struct Case {
+    const char* text;
+    const char* mentions;
+  };
+  for (const Case& c :
+       {Case{"ttl=5\n# note\nttl=soon\n", ":3: bad value for ttl: 'soon'"},
+        Case{"\n\ntll=5\n", ":3: unknown option 'tll=5'; did you mean 'ttl=5'?"},
+        Case{"=5\n", ":1: expected key=value"}, Case{"config=/etc/other.conf\n", ":1: config"},
+        Case{"endpoint=ftp://x\n", ":1: bad value for endpoint"},
+        Case{"newline=2\n", ":1: bad value for newline"}}) {
+    std::ofstream(path) << c.text;
+    auto r = parse({"/m", "-o", std::string("config=") + path});
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_EQ(r.error().message.rfind(path + std::string(c.mentions), 0), 0U) << r.error().message;
+  }
+  // The same mistake on the command line has no FILE:LINE.
+  auto cmdline = parse({"/m", "-o", "ttl=soon"});
+  ASSERT_FALSE(cmdline.ok());
+  EXPECT_EQ(cmdline.error().message.rfind("bad value for ttl", 0), 0U) << cmdline.error().message;
+  unlink(path);
+}
+
+TEST(Options, DebugHttpImpliesDebugWhichImpliesForeground) {
+  auto c = parse({"/m", "-o", "debug_http"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_TRUE(c->debug_http && c->debug && c->foreground);
+  auto d = parse({"/m", "-o", "debug"});
+  EXPECT_TRUE(d->debug && d->foreground && !d->debug_http);
+  auto r = parse({"/m", "-o", "recover"});
+  EXPECT_TRUE(r->recover && !r->foreground);
+  EXPECT_FALSE(parse({"/m"})->recover);
+}
+
+TEST(Options, AFutureApiVersionIsAcceptedWithAWarning) {
+  EXPECT_EQ(futureVersionWarning("2025-08-26", "2026-01-01"), std::nullopt);
+  EXPECT_EQ(futureVersionWarning("2026-01-01", "2026-01-01"), std::nullopt);
+  auto w = futureVersionWarning("2026-01-02", "2026-01-01");
+  ASSERT_TRUE(w.has_value());
+  EXPECT_NE(w->find("api_version 2026-01-02 is later than today (2026-01-01"), std::string::npos)
+      << *w;
+  auto c = parse({"/m", "-o", "api_version=9999-12-31"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->warnings.size(), 1U);
+  EXPECT_NE(c->warnings[0].find("9999-12-31"), std::string::npos);
+  EXPECT_TRUE(parse({"/m"})->warnings.empty());
+}
+
 TEST(Options, HelpAndVersionNeedNoMountpoint) {
   EXPECT_TRUE(parse({"--help"})->show_help);
   EXPECT_TRUE(parse({"-V"})->show_version);

@@ -57,29 +57,42 @@ TEST(ServiceApi, VersionDates) {
   EXPECT_FALSE(isValidVersionDate(""));
 }
 
-TEST(ServiceApi, ValidateAcceptsDefaultsAndRejectsNonsense) {
-  EXPECT_TRUE(ApiConfig{}.validate().ok());
-  auto rejects = [](auto mutate) {
-    ApiConfig api;
-    mutate(api);
-    Status s = api.validate();
-    return !s.ok() && s.error().errnum == EINVAL && !s.error().message.empty();
-  };
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.endpoint = "ftp://host"; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.endpoint = "http://host/metadata"; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.endpoint = "http://"; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.version = "2021-09-30"; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.version = "yesterday"; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.token_ttl_s = 4; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.token_ttl_s = 3601; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.page_limit = 0; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.page_limit = 101; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.max_pages = 0; }));
-  EXPECT_TRUE(rejects([](ApiConfig& a) { a.retry.max_attempts = 0; }));
-  ApiConfig ok;
-  ok.endpoint = "https://api.metadata.cloud.ibm.com:8443";
-  ok.token_ttl_s = 5;
-  EXPECT_TRUE(ok.validate().ok());
+// The rules the command line applies to endpoint= and api_version=.
+TEST(ServiceApi, EndpointsAreSchemeHostAndPortOnly) {
+  EXPECT_EQ(parseEndpoint("http://api.metadata.cloud.ibm.com").value(),
+            std::string(kDefaultEndpoint));
+  EXPECT_EQ(parseEndpoint("https://api.metadata.cloud.ibm.com:8443//").value(),
+            "https://api.metadata.cloud.ibm.com:8443");
+  EXPECT_EQ(parseEndpoint("http://[fd00::1]:8080").value(), "http://[fd00::1]:8080");
+  for (const char* bad : {"ftp://host", "host", "http://", "http:///", "http://host/metadata",
+                          "http://host?x=1", "http://host#f", "http://user@host", "http://ho st",
+                          "http://host\\x", "http://ho\tst", "HTTP://host"}) {
+    auto r = parseEndpoint(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().errnum, EINVAL);
+    EXPECT_NE(r.error().message.find("http"), std::string::npos) << r.error().message;
+  }
+}
+
+TEST(ServiceApi, VersionsAreDatesFromTheFirstTheServiceAccepts) {
+  EXPECT_TRUE(checkVersion(kDefaultVersion).ok());
+  EXPECT_TRUE(checkVersion(kMinimumVersion).ok());
+  EXPECT_TRUE(checkVersion("2024-11-12").ok());
+  for (const char* bad :
+       {"2022-02-28", "2021-09-30", "yesterday", "2025-02-30", "26-08-2025", ""}) {
+    Status s = checkVersion(bad);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.error().message.find(std::string(kMinimumVersion)), std::string::npos);
+  }
+}
+
+TEST(ServiceApi, DefaultsAreTheDocumentedOnes) {
+  ApiConfig api;
+  EXPECT_EQ(api.endpoint, "http://api.metadata.cloud.ibm.com");
+  EXPECT_EQ(api.version, "2025-08-26");
+  EXPECT_EQ(api.token_ttl_s, 300);
+  EXPECT_GE(api.token_ttl_s, kMinTokenTtl);
+  EXPECT_LE(api.token_ttl_s, kMaxTokenTtl);
 }
 
 TEST(ServiceApi, ResolveEntryPinsTheEndpointHost) {

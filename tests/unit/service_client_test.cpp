@@ -569,9 +569,24 @@ TEST_F(ServiceClientTls, WrongHostNameIsRefused) {
 
 // --- secrets -------------------------------------------------------------------------
 
-TEST_F(ServiceClient, VerboseLogsHoldNoTokenNorUserData) {
+TEST_F(ServiceClient, DebugLoggingHasNoWireTraceUnlessAskedFor) {
   log_ = Logger(LogLevel::debug, capture_.sink());
   connect(TransportOptions{});
+  ASSERT_TRUE(get(kInstance).ok());
+  EXPECT_EQ(capture_.text().find("curl: "), std::string::npos) << capture_.text();
+  TransportOptions traced;
+  traced.wire_trace = true;
+  connect(traced);
+  ASSERT_TRUE(get(kInstance).ok());
+  EXPECT_NE(capture_.text().find("curl: > GET /metadata/v1/instance"), std::string::npos)
+      << capture_.text();
+}
+
+TEST_F(ServiceClient, VerboseLogsHoldNoTokenNorUserData) {
+  log_ = Logger(LogLevel::debug, capture_.sink());
+  TransportOptions traced;
+  traced.wire_trace = true;  // libcurl's trace: the most a log can show
+  connect(traced);
   IamTokenSource iam(api_, {}, *http_, *tokens_, clock_, log_);
 
   // Exercise every path that carries a secret: token PUT, IAM POST, user data GET, a 401
