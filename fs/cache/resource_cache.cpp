@@ -6,6 +6,7 @@
 #include <map>
 #include <utility>
 
+#include "common/mutex.h"
 #include "common/single_flight.h"
 
 namespace mdfs::cache {
@@ -96,18 +97,18 @@ ResourceCache::~ResourceCache() {
 
 void ResourceCache::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
   workers_.stop();
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   on_change_ = nullptr;
 }
 
 void ResourceCache::setChangeCallback(ChangeCallback callback) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   on_change_ = std::move(callback);
 }
 
@@ -146,7 +147,7 @@ std::optional<Result<View>> ResourceCache::fromCache(Entry& e, bool reader) {
 Result<View> ResourceCache::get(int endpoint, Deadline deadline) {
   Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (auto cached = fromCache(e, true)) {
       if (kicked_) wake_.notify_one();
       return std::move(*cached);
@@ -160,7 +161,7 @@ Result<View> ResourceCache::load(int endpoint, Deadline deadline) {
   auto shared = e.flight.run(deadline, [&] { return fetchAndPublish(endpoint, deadline); });
   if (shared) return std::move(*shared);
   // Someone else's fetch outlived this reader's deadline.
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (auto view = servable(e, clock_.steady())) {
     if (view->stale) ++e.stale_serves;
     return *view;
@@ -171,7 +172,7 @@ Result<View> ResourceCache::load(int endpoint, Deadline deadline) {
 void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadline) {
   std::vector<int> wanted;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     SteadyTime now = clock_.steady();
     for (int endpoint : endpoints) {
       const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
@@ -193,12 +194,12 @@ void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadlin
 }
 
 std::optional<View> ResourceCache::peek(int endpoint) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return servable(*entries_.at(static_cast<std::size_t>(endpoint)), clock_.steady());
 }
 
 Known ResourceCache::known(int endpoint) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
   if (auto view = servable(e, clock_.steady()))
     return view->absent() ? Known::absent : Known::present;
@@ -206,7 +207,7 @@ Known ResourceCache::known(int endpoint) const {
 }
 
 std::vector<int> ResourceCache::expired(const std::vector<int>& endpoints) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SteadyTime now = clock_.steady();
   std::vector<int> out;
   for (int endpoint : endpoints) {
@@ -217,7 +218,7 @@ std::vector<int> ResourceCache::expired(const std::vector<int>& endpoints) const
 }
 
 std::optional<Error> ResourceCache::failure(int endpoint) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
   if (servable(e, clock_.steady())) return std::nullopt;
   return e.error;
@@ -227,7 +228,7 @@ Result<View> ResourceCache::fetchAndPublish(int endpoint, Deadline deadline) {
   Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
   std::shared_ptr<const tree::Snapshot> previous;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     previous = e.snapshot;
   }
   // Fetch and build outside the lock: readers of other endpoints never wait on us.
@@ -328,7 +329,7 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
   std::optional<Result<View>> result;
   bool trim = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     ++e.fetches;
     e.retries += static_cast<std::uint64_t>(f.stats.retries);
     e.http_requests += static_cast<std::uint64_t>(f.stats.attempts);
@@ -358,7 +359,7 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
 }
 
 void ResourceCache::expireAll() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SteadyTime now = clock_.steady();
   for (auto& e : entries_) {
     if (!e->hasData()) continue;
@@ -371,7 +372,7 @@ void ResourceCache::expireAll() {
 
 void ResourceCache::retryFailedNow() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& e : entries_) {
       if (e->error) e->retry_at = {};
     }
@@ -390,7 +391,7 @@ std::optional<SteadyTime> ResourceCache::refreshDue(const Entry& e) const {
 }
 
 std::vector<int> ResourceCache::claimDueRefreshes() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SteadyTime now = clock_.steady();
   std::vector<int> due;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
@@ -406,7 +407,7 @@ std::vector<int> ResourceCache::claimDueRefreshes() {
 
 void ResourceCache::refresh(int endpoint) {
   (void)load(endpoint, deadlineIn(policy_.fetch_timeout));
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_.at(static_cast<std::size_t>(endpoint))->refreshing = false;
 }
 
@@ -415,7 +416,7 @@ void ResourceCache::startRefresher() {
 }
 
 void ResourceCache::refresherLoop() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   while (!stopping_) {
     bool trim = std::exchange(trim_due_, false);
     lock.unlock();
@@ -423,7 +424,7 @@ void ResourceCache::refresherLoop() {
     for (int endpoint : claimDueRefreshes()) {
       // On the workers, so a hanging endpoint never delays the others.
       if (!workers_.post([this, endpoint] { refresh(endpoint); })) {
-        std::lock_guard unclaim(mu_);
+        MutexLock unclaim(mu_);
         entries_[static_cast<std::size_t>(endpoint)]->refreshing = false;
       }
     }
@@ -436,7 +437,8 @@ void ResourceCache::refresherLoop() {
         wait = std::min(wait, std::chrono::duration_cast<Millis>(*at - now));
       }
     }
-    wake_.wait_for(lock, std::max(wait, Millis(10)), [this] { return stopping_ || kicked_; });
+    wake_.wait_for(lock, std::max(wait, Millis(10)),
+                   [this]() REQUIRES(mu_) { return stopping_ || kicked_; });
     kicked_ = false;
   }
 }
@@ -455,7 +457,7 @@ std::string stateOf(bool has_data, bool absent, bool fresh, bool failed, bool se
 }  // namespace
 
 std::vector<EndpointStatus> ResourceCache::status() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   SteadyTime now = clock_.steady();
   std::vector<EndpointStatus> out;
   for (const auto& e : entries_) {
@@ -486,7 +488,7 @@ std::vector<EndpointStatus> ResourceCache::status() const {
 }
 
 LatencyHistogram ResourceCache::latency() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return latency_;
 }
 

@@ -10,12 +10,10 @@
 #pragma once
 
 #include <array>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -26,6 +24,7 @@
 #include "common/error.h"
 #include "common/fetch_stats.h"
 #include "common/log.h"
+#include "common/mutex.h"
 #include "common/work_queue.h"
 #include "tree/catalog.h"
 #include "tree/snapshot.h"
@@ -108,61 +107,61 @@ class ResourceCache {
   ResourceCache& operator=(const ResourceCache&) = delete;
 
   // Call before the first fetch.
-  void setChangeCallback(ChangeCallback callback);
+  void setChangeCallback(ChangeCallback callback) EXCLUDES(mu_);
 
   // The endpoint's data for a reader: fresh from the cache, fetched now (or joined to the
   // fetch under way) within `deadline`, or the last good copy while the service fails.
   // An absent endpoint is a View without snapshot.
-  Result<View> get(int endpoint, Deadline deadline);
+  Result<View> get(int endpoint, Deadline deadline) EXCLUDES(mu_);
   // Fetches those of `endpoints` whose data is missing or expired, all at once, and returns
   // when every fetch ended or `deadline` passed. A probe is not a read: it does not keep the
   // data refreshed ahead of time.
-  void prefetch(const std::vector<int>& endpoints, Deadline deadline);
+  void prefetch(const std::vector<int>& endpoints, Deadline deadline) EXCLUDES(mu_);
   // The data held now, fresh or stale, without fetching; nullopt when none is servable.
-  [[nodiscard]] std::optional<View> peek(int endpoint) const;
-  [[nodiscard]] Known known(int endpoint) const;
+  [[nodiscard]] std::optional<View> peek(int endpoint) const EXCLUDES(mu_);
+  [[nodiscard]] Known known(int endpoint) const EXCLUDES(mu_);
   // Those of `endpoints` whose existence is known but past its TTL.
-  [[nodiscard]] std::vector<int> expired(const std::vector<int>& endpoints) const;
+  [[nodiscard]] std::vector<int> expired(const std::vector<int>& endpoints) const EXCLUDES(mu_);
   // The last failure of an endpoint that has nothing to serve.
-  [[nodiscard]] std::optional<Error> failure(int endpoint) const;
+  [[nodiscard]] std::optional<Error> failure(int endpoint) const EXCLUDES(mu_);
 
   // Every entry counts as expired (SIGHUP): the next access refetches.
-  void expireAll();
+  void expireAll() EXCLUDES(mu_);
   // The service answers again: failures stop holding back new attempts, and stale copies
   // are refreshed now.
-  void retryFailedNow();
+  void retryFailedNow() EXCLUDES(mu_);
 
   void startRefresher();
-  void stop();
+  void stop() EXCLUDES(mu_);
   // Endpoints due for a refresh-ahead now. Exposed so unit tests drive refresh with a
   // FakeClock; the refresher thread calls it too.
-  std::vector<int> claimDueRefreshes();
+  std::vector<int> claimDueRefreshes() EXCLUDES(mu_);
   // Fetches an endpoint claimed by claimDueRefreshes().
-  void refresh(int endpoint);
+  void refresh(int endpoint) EXCLUDES(mu_);
 
   [[nodiscard]] Seconds ttlOf(int endpoint) const;
-  [[nodiscard]] std::vector<EndpointStatus> status() const;
-  [[nodiscard]] LatencyHistogram latency() const;
+  [[nodiscard]] std::vector<EndpointStatus> status() const EXCLUDES(mu_);
+  [[nodiscard]] LatencyHistogram latency() const EXCLUDES(mu_);
 
  private:
   struct Entry;
   struct Fetched;
   // What a reader should get without fetching: a view, an error, or nothing (fetch).
-  std::optional<Result<View>> fromCache(Entry& e, bool reader);
+  std::optional<Result<View>> fromCache(Entry& e, bool reader) REQUIRES(mu_);
   // One fetch for everyone who needs it now.
-  Result<View> load(int endpoint, Deadline deadline);
-  Result<View> fetchAndPublish(int endpoint, Deadline deadline);
+  Result<View> load(int endpoint, Deadline deadline) EXCLUDES(mu_);
+  Result<View> fetchAndPublish(int endpoint, Deadline deadline) EXCLUDES(mu_);
   // Pure: the answer turned into a snapshot, an absence or a failure.
   [[nodiscard]] Fetched build(const Entry& e, Result<std::string> body,
                               std::shared_ptr<const tree::Snapshot> previous,
                               Deadline deadline) const;
-  Result<View> publish(int endpoint, Fetched fetched);
+  Result<View> publish(int endpoint, Fetched fetched) EXCLUDES(mu_);
   using LogLines = std::vector<std::pair<LogLevel, std::string>>;  // emitted after unlocking
-  void recordFailure(Entry& e, const Error& failure, LogLines& lines);
-  void recordSuccess(Entry& e, const Fetched& fetched, LogLines& lines);
-  std::optional<View> servable(const Entry& e, SteadyTime now) const;
-  std::optional<SteadyTime> refreshDue(const Entry& e) const;
-  void refresherLoop();
+  void recordFailure(Entry& e, const Error& failure, LogLines& lines) REQUIRES(mu_);
+  void recordSuccess(Entry& e, const Fetched& fetched, LogLines& lines) REQUIRES(mu_);
+  std::optional<View> servable(const Entry& e, SteadyTime now) const REQUIRES(mu_);
+  std::optional<SteadyTime> refreshDue(const Entry& e) const REQUIRES(mu_);
+  void refresherLoop() EXCLUDES(mu_);
 
   const tree::Catalog& catalog_;
   CachePolicy policy_;
@@ -171,15 +170,15 @@ class ResourceCache {
   const Clock& clock_;
   const Logger& log_;
 
-  mutable std::mutex mu_;
-  ChangeCallback on_change_;                     // guarded by mu_
-  LatencyHistogram latency_;                     // guarded by mu_
+  mutable Mutex mu_;
+  ChangeCallback on_change_ GUARDED_BY(mu_);
+  LatencyHistogram latency_ GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Entry>> entries_;  // the vector is fixed; Entry state: mu_
 
-  std::condition_variable wake_;
-  bool stopping_ = false;  // guarded by mu_
-  bool kicked_ = false;    // guarded by mu_
-  bool trim_due_ = false;  // guarded by mu_; a big snapshot was built: return freed memory
+  CondVar wake_;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool kicked_ GUARDED_BY(mu_) = false;
+  bool trim_due_ GUARDED_BY(mu_) = false;  // a big snapshot was built: return freed memory
   std::thread refresher_;
   WorkQueue workers_;  // last: stopped first, before anything its jobs use
 };

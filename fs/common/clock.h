@@ -5,7 +5,8 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
+
+#include "common/mutex.h"
 
 namespace mdfs {
 
@@ -37,24 +38,24 @@ class FakeClock final : public Clock {
       : steady_(std::chrono::steady_clock::now()), wall_(std::chrono::system_clock::now()) {}
 
   [[nodiscard]] SteadyTime steady() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return steady_;
   }
   [[nodiscard]] WallTime wall() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return wall_;
   }
   template <class Rep, class Period>
   void advance(std::chrono::duration<Rep, Period> d) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     steady_ += std::chrono::duration_cast<std::chrono::steady_clock::duration>(d);
     wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(d);
   }
 
  private:
-  mutable std::mutex mu_;
-  SteadyTime steady_;
-  WallTime wall_;
+  mutable Mutex mu_;
+  SteadyTime steady_ GUARDED_BY(mu_);
+  WallTime wall_ GUARDED_BY(mu_);
 };
 
 // A calendar time as nanoseconds since the Unix epoch (file mtimes).

@@ -5,13 +5,12 @@
 // across a network request and no waiter is held past its deadline by someone else's fetch.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <utility>
 
 #include "common/clock.h"
+#include "common/mutex.h"
 
 namespace mdfs {
 
@@ -26,7 +25,7 @@ class SingleFlight {
     std::shared_ptr<Flight> flight;
     bool leader = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!current_) {
         current_ = std::make_shared<Flight>();
         leader = true;
@@ -42,20 +41,22 @@ class SingleFlight {
 
   // True while a run is under way.
   [[nodiscard]] bool busy() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return current_ != nullptr;
   }
 
  private:
   struct Flight {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool done = false;        // guarded by mu
-    std::optional<T> result;  // guarded by mu
+    Mutex mu;
+    CondVar cv;
+    bool done GUARDED_BY(mu) = false;
+    std::optional<T> result GUARDED_BY(mu);
 
     std::optional<T> await(Deadline deadline) {
-      std::unique_lock lock(mu);
-      if (!cv.wait_until(lock, deadline, [this] { return done; })) return std::nullopt;
+      UniqueLock lock(mu);
+      if (!cv.wait_until(lock, deadline, [this]() REQUIRES(mu) { return done; })) {
+        return std::nullopt;
+      }
       return result;
     }
   };
@@ -66,12 +67,12 @@ class SingleFlight {
     Landing(SingleFlight& owner, Flight& flight) : owner_(owner), flight_(flight) {}
     ~Landing() {
       {
-        std::lock_guard lock(flight_.mu);
+        MutexLock lock(flight_.mu);
         flight_.result = std::move(result);
         flight_.done = true;
       }
       flight_.cv.notify_all();
-      std::lock_guard lock(owner_.mu_);
+      MutexLock lock(owner_.mu_);
       owner_.current_.reset();
     }
     Landing(const Landing&) = delete;
@@ -83,8 +84,8 @@ class SingleFlight {
     Flight& flight_;
   };
 
-  mutable std::mutex mu_;
-  std::shared_ptr<Flight> current_;  // guarded by mu_; the run under way, if any
+  mutable Mutex mu_;
+  std::shared_ptr<Flight> current_ GUARDED_BY(mu_);  // the run under way, if any
 };
 
 }  // namespace mdfs

@@ -15,7 +15,7 @@ WorkQueue::~WorkQueue() {
 
 bool WorkQueue::post(Job job) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return false;
     jobs_.push_back(std::move(job));
     while (workers_.size() < size_)
@@ -27,14 +27,14 @@ bool WorkQueue::post(Job job) {
 
 void WorkQueue::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
     jobs_.clear();
   }
   cv_.notify_all();
   std::vector<std::thread> workers;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     workers.swap(workers_);
   }
   for (auto& w : workers) {
@@ -48,9 +48,9 @@ void WorkQueue::work() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+    cv_.wait(lock, [this]() REQUIRES(mu_) { return stopping_ || !jobs_.empty(); });
     if (stopping_) return;
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
@@ -65,7 +65,7 @@ void WorkQueue::work() {
 
 void Latch::countDown() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (left_ > 0) --left_;
   }
   cv_.notify_all();

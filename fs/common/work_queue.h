@@ -5,12 +5,12 @@
 // thread) is still whole afterwards.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace mdfs {
 
@@ -32,11 +32,11 @@ class WorkQueue {
   void work();
 
   const unsigned size_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Job> jobs_;              // guarded by mu_
-  bool stopping_ = false;             // guarded by mu_
-  std::vector<std::thread> workers_;  // guarded by mu_; started by the first post()
+  Mutex mu_;
+  CondVar cv_;
+  std::deque<Job> jobs_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_ GUARDED_BY(mu_);  // started by the first post()
 };
 
 // Counts down jobs started together, so their starter can wait for all of them, or for its
@@ -48,14 +48,14 @@ class Latch {
   // True when every job finished before `deadline`.
   template <class Deadline>
   bool waitUntil(Deadline deadline) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_until(lock, deadline, [this] { return left_ == 0; });
+    UniqueLock lock(mu_);
+    return cv_.wait_until(lock, deadline, [this]() REQUIRES(mu_) { return left_ == 0; });
   }
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::size_t left_;  // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::size_t left_ GUARDED_BY(mu_);
 };
 
 }  // namespace mdfs

@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "common/mutex.h"
 #include "common/single_flight.h"
 
 namespace mdfs::mount {
@@ -71,9 +72,9 @@ struct Filesystem::Place {
 // lock is held while a token is requested and each waiter keeps its own deadline.
 struct Filesystem::DynamicSlot {
   SingleFlight<Result<DynamicContent>> flight;
-  std::mutex mu;
-  std::shared_ptr<const DynamicContent> content;  // guarded by mu
-  SteadyTime valid_until{};                       // guarded by mu
+  Mutex mu;
+  std::shared_ptr<const DynamicContent> content GUARDED_BY(mu);
+  SteadyTime valid_until GUARDED_BY(mu){};
 };
 
 // A directory's entries in listing order: "." and "..", a snapshot's children (built only
@@ -301,13 +302,13 @@ Entry Filesystem::nodeEntry(const tree::Node* node, const cache::View& view) con
 Result<DynamicContent> Filesystem::dynamicContent(std::size_t index, Deadline deadline) {
   DynamicSlot& slot = *slots_[index];
   {
-    std::lock_guard lock(slot.mu);
+    MutexLock lock(slot.mu);
     if (slot.content && clock_.steady() < slot.valid_until) return *slot.content;
   }
   auto produced = slot.flight.run(deadline, [&]() -> Result<DynamicContent> {
     auto fresh = dynamic_[index].produce(deadline);
     if (!fresh) return fresh;
-    std::lock_guard lock(slot.mu);
+    MutexLock lock(slot.mu);
     slot.valid_until = clock_.steady() + fresh->valid_for;
     slot.content = std::make_shared<const DynamicContent>(fresh.value());
     return fresh;

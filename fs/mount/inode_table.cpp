@@ -1,7 +1,6 @@
 #include "mount/inode_table.h"
 
 #include <algorithm>
-#include <mutex>
 
 namespace mdfs::mount {
 namespace {
@@ -33,7 +32,7 @@ std::pair<std::uint64_t, std::string_view> InodeTable::known(std::string_view pa
 }
 
 std::uint64_t InodeTable::acquire(std::string_view path) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   auto [ino, rest] = known(path);
   while (!rest.empty()) {
     std::uint64_t id = next_++;
@@ -49,7 +48,7 @@ std::uint64_t InodeTable::acquire(std::string_view path) {
 }
 
 void InodeTable::forget(std::uint64_t ino, std::uint64_t count) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   auto it = nodes_.find(ino);
   if (it == nodes_.end() || ino == kRoot) return;
   it->second.lookups -= std::min(count, it->second.lookups);
@@ -69,14 +68,14 @@ void InodeTable::prune(std::uint64_t ino) {
 }
 
 std::optional<std::uint64_t> InodeTable::find(std::string_view path) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   auto [ino, rest] = known(path);
   if (!rest.empty()) return std::nullopt;
   return ino;
 }
 
 std::optional<std::string> InodeTable::pathOf(std::uint64_t ino) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::vector<const std::string*> names;
   for (std::uint64_t at = ino; at != kRoot;) {
     auto it = nodes_.find(at);
@@ -93,12 +92,12 @@ std::optional<std::string> InodeTable::pathOf(std::uint64_t ino) const {
 }
 
 std::size_t InodeTable::size() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return nodes_.size();
 }
 
 std::vector<std::uint64_t> InodeTable::all() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::vector<std::uint64_t> out;
   out.reserve(nodes_.size());
   for (const auto& [ino, node] : nodes_)

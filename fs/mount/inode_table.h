@@ -10,12 +10,13 @@
 
 #include <cstdint>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace mdfs::mount {
 
@@ -58,14 +59,15 @@ class InodeTable {
 
   // Follows `path` from the root as far as nodes exist: the last inode reached and what
   // remains of the path after it. The caller holds the lock.
-  [[nodiscard]] std::pair<std::uint64_t, std::string_view> known(std::string_view path) const;
+  [[nodiscard]] std::pair<std::uint64_t, std::string_view> known(std::string_view path) const
+      REQUIRES_SHARED(mu_);
   // Drops `ino` and then its ancestors while they are unused. The caller holds the lock.
-  void prune(std::uint64_t ino);
+  void prune(std::uint64_t ino) REQUIRES(mu_);
 
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::uint64_t, Node> nodes_;  // guarded by mu_; node addresses are stable
-  std::unordered_map<Key, std::uint64_t, KeyHash> ids_;  // guarded by mu_
-  std::uint64_t next_ = kRoot + 1;                       // guarded by mu_
+  mutable SharedMutex mu_;
+  std::unordered_map<std::uint64_t, Node> nodes_ GUARDED_BY(mu_);  // node addresses are stable
+  std::unordered_map<Key, std::uint64_t, KeyHash> ids_ GUARDED_BY(mu_);
+  std::uint64_t next_ GUARDED_BY(mu_) = kRoot + 1;
 };
 
 }  // namespace mdfs::mount

@@ -19,7 +19,7 @@ void Invalidator::start() {
 void Invalidator::post(std::vector<Invalidation> items) {
   if (items.empty()) return;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (auto& item : items)
       queue_.push_back(std::move(item));
   }
@@ -28,20 +28,22 @@ void Invalidator::post(std::vector<Invalidation> items) {
 
 void Invalidator::postAll(std::function<std::vector<Invalidation>()> everything) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     everything_ = std::move(everything);
   }
   cv_.notify_all();
 }
 
 void Invalidator::drain() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return (queue_.empty() && !everything_ && !busy_) || stopping_; });
+  UniqueLock lock(mu_);
+  cv_.wait(lock, [this]() REQUIRES(mu_) {
+    return (queue_.empty() && !everything_ && !busy_) || stopping_;
+  });
 }
 
 void Invalidator::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -49,14 +51,14 @@ void Invalidator::stop() {
 }
 
 std::uint64_t Invalidator::sent() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return sent_;
 }
 
 void Invalidator::run() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this] { return stopping_ || !queue_.empty() || everything_; });
+    cv_.wait(lock, [this]() REQUIRES(mu_) { return stopping_ || !queue_.empty() || everything_; });
     if (stopping_) return;
     if (everything_ && queue_.empty()) {
       auto make = std::exchange(everything_, nullptr);

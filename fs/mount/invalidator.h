@@ -3,14 +3,13 @@
 // kernel finishes a request that is itself waiting on the daemon.
 #pragma once
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "common/log.h"
+#include "common/mutex.h"
 #include "mount/filesystem.h"
 
 namespace mdfs::mount {
@@ -42,13 +41,13 @@ class Invalidator {
 
   Sender send_;
   const Logger& log_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Invalidation> queue_;                         // guarded by mu_
-  std::function<std::vector<Invalidation>()> everything_;  // guarded by mu_; pending postAll
-  bool busy_ = false;                                      // guarded by mu_
-  bool stopping_ = false;                                  // guarded by mu_
-  std::uint64_t sent_ = 0;                                 // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<Invalidation> queue_ GUARDED_BY(mu_);
+  std::function<std::vector<Invalidation>()> everything_ GUARDED_BY(mu_);  // pending postAll
+  bool busy_ GUARDED_BY(mu_) = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::uint64_t sent_ GUARDED_BY(mu_) = 0;
   std::thread thread_;
 };
 

@@ -27,7 +27,7 @@ void ServiceHealth::start() {
 
 void ServiceHealth::stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -39,7 +39,7 @@ void ServiceHealth::onRecovery(std::function<void()> callback) {
 }
 
 std::optional<Error> ServiceHealth::gate() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!outage_) return std::nullopt;
   Error e = *outage_;
   e.message =
@@ -52,7 +52,7 @@ std::optional<Error> ServiceHealth::gate() const {
 
 void ServiceHealth::noAnswer(const Error& error) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (outage_) return;
     outage_ = error;
     since_ = clock_.wall();
@@ -67,7 +67,7 @@ void ServiceHealth::noAnswer(const Error& error) {
 void ServiceHealth::answered() {
   bool was_down = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     was_down = outage_.has_value();
   }
   if (was_down) recovered();
@@ -76,7 +76,7 @@ void ServiceHealth::answered() {
 void ServiceHealth::recovered() {
   Seconds lasted{};
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!outage_) return;
     outage_.reset();
     lasted = std::chrono::duration_cast<Seconds>(clock_.steady() - since_steady_);
@@ -97,15 +97,16 @@ bool ServiceHealth::probeNow() {
 }
 
 void ServiceHealth::proberLoop() {
-  std::unique_lock lock(mu_);
+  UniqueLock lock(mu_);
   Millis pause = policy_.first_probe;
   while (!stopping_) {
     if (!outage_) {
       pause = policy_.first_probe;
-      cv_.wait(lock, [this] { return stopping_ || outage_.has_value(); });
+      cv_.wait(lock, [this]() REQUIRES(mu_) { return stopping_ || outage_.has_value(); });
       continue;
     }
-    if (cv_.wait_for(lock, pause, [this] { return stopping_ || !outage_; })) continue;
+    if (cv_.wait_for(lock, pause, [this]() REQUIRES(mu_) { return stopping_ || !outage_; }))
+      continue;
     lock.unlock();
     (void)probeNow();
     lock.lock();
@@ -114,18 +115,18 @@ void ServiceHealth::proberLoop() {
 }
 
 bool ServiceHealth::down() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return outage_.has_value();
 }
 
 std::optional<WallTime> ServiceHealth::downSince() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!outage_) return std::nullopt;
   return since_;
 }
 
 std::uint64_t ServiceHealth::outages() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return outages_;
 }
 

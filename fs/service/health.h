@@ -6,10 +6,8 @@
 // bring everything back.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -17,6 +15,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/mutex.h"
 #include "service/api.h"
 #include "service/http_transport.h"
 
@@ -71,13 +70,13 @@ class ServiceHealth {
   const Clock& clock_;
   const Logger& log_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::optional<Error> outage_;  // guarded by mu_; the failure that began the outage
-  WallTime since_{};             // guarded by mu_
-  SteadyTime since_steady_{};    // guarded by mu_
-  std::uint64_t outages_ = 0;    // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::optional<Error> outage_ GUARDED_BY(mu_);  // the failure that began the outage
+  WallTime since_ GUARDED_BY(mu_){};
+  SteadyTime since_steady_ GUARDED_BY(mu_){};
+  std::uint64_t outages_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::function<void()>> on_recovery_;  // set before start()
   std::thread prober_;
 };

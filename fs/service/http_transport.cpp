@@ -7,9 +7,7 @@
 #include <atomic>
 #include <cctype>
 #include <charconv>
-#include <condition_variable>
 #include <ctime>
-#include <mutex>
 #include <utility>
 
 namespace mdfs::service {
@@ -93,7 +91,7 @@ class HandlePool {
 
   // A handle for the caller alone, or nullptr when none frees up before the deadline.
   CURL* acquire(Deadline deadline) {
-    std::unique_lock lock(mu_);
+    UniqueLock lock(mu_);
     for (;;) {
       if (!idle_.empty()) {
         CURL* handle = idle_.back();
@@ -114,7 +112,7 @@ class HandlePool {
 
   void release(CURL* handle) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       idle_.push_back(handle);
     }
     cv_.notify_one();
@@ -122,10 +120,10 @@ class HandlePool {
 
  private:
   const std::size_t capacity_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<CurlHandle> all_;
-  std::vector<CURL*> idle_;
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<CurlHandle> all_ GUARDED_BY(mu_);
+  std::vector<CURL*> idle_ GUARDED_BY(mu_);
 };
 
 class Lease {

@@ -4,6 +4,7 @@
 #include <utility>
 #include <variant>
 
+#include "common/mutex.h"
 #include "service/collection.h"
 #include "service/errors.h"
 
@@ -58,7 +59,7 @@ std::string MetadataClient::pageQuery(bool with_limit, std::string_view start) c
 Result<std::string> MetadataClient::firstPage(std::string_view path, Deadline deadline,
                                               FetchStats& stats, bool& with_limit) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     with_limit = !limit_refused_.contains(path);
   }
   Result<std::string> page = fetch(api_.url(path, pageQuery(with_limit, {})), deadline, stats);
@@ -68,7 +69,7 @@ Result<std::string> MetadataClient::firstPage(std::string_view path, Deadline de
       page.error().code == "unknown_field") {
     log_.info("GET " + std::string(path) + ": the service refuses `limit`; asking without it");
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       limit_refused_.emplace(path);
     }
     with_limit = false;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -12,6 +11,7 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "common/mutex.h"
 #include "service/api.h"
 #include "service/collection.h"
 #include "service/http_transport.h"
@@ -56,8 +56,8 @@ class MetadataClient {
   const Logger& log_;
   Retrier retrier_;
   // Collections whose service refused `limit` (400 unknown_field): asked without it.
-  std::mutex mu_;
-  std::set<std::string, std::less<>> limit_refused_;
+  Mutex mu_;
+  std::set<std::string, std::less<>> limit_refused_ GUARDED_BY(mu_);
 };
 
 }  // namespace mdfs::service

@@ -5,6 +5,7 @@
 #include <thread>
 #include <variant>
 
+#include "common/mutex.h"
 #include "service/health.h"
 
 namespace mdfs::service {
@@ -91,7 +92,7 @@ Millis Retrier::delayAfter(int retry, const HttpResult& last) {
 
 Millis Retrier::jitter(Millis ceiling) {
   if (ceiling.count() <= 0) return Millis(0);
-  std::lock_guard lock(rng_mu_);
+  MutexLock lock(rng_mu_);
   std::uniform_int_distribution<Millis::rep> pick(0, ceiling.count());
   return Millis(pick(rng_));
 }

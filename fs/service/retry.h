@@ -3,12 +3,12 @@
 // honoured, and nothing waits or sends past the caller's deadline.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <random>
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/mutex.h"
 #include "service/api.h"
 #include "service/http_transport.h"
 
@@ -40,8 +40,8 @@ class Retrier {
   HttpTransport& http_;
   const Logger& log_;
   ServiceHealth* health_;
-  std::mutex rng_mu_;
-  std::minstd_rand rng_;  // guarded by rng_mu_
+  Mutex rng_mu_;
+  std::minstd_rand rng_ GUARDED_BY(rng_mu_);
 };
 
 // True when another attempt may get a better answer than `result`.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <utility>
 
+#include "common/mutex.h"
 #include "service/errors.h"
 #include "service/json.h"
 
@@ -86,14 +87,14 @@ std::optional<IssuedToken> TokenCache::cached(bool renewing) const {
 Result<IssuedToken> TokenCache::get(Deadline deadline, const Fetch& fetch) {
   for (int round = 0;; ++round) {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (auto token = cached(flight_.busy())) return *token;
     }
     bool led = false;
     auto shared = flight_.run(
         deadline, [&] { return fetchAndStore(deadline, fetch); }, &led);
     if (!shared) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (usable()) return *current_;
       return outcomeError(Outcome::timed_out, "timed out waiting for the " + name_);
     }
@@ -108,7 +109,7 @@ Result<IssuedToken> TokenCache::get(Deadline deadline, const Fetch& fetch) {
 
 Result<IssuedToken> TokenCache::fetchAndStore(Deadline deadline, const Fetch& fetch) {
   Result<IssuedToken> fresh = fetch(deadline);
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (fresh) {
     current_ = fresh.value();
     health_.failing = false;
@@ -123,18 +124,18 @@ Result<IssuedToken> TokenCache::fetchAndStore(Deadline deadline, const Fetch& fe
 }
 
 void TokenCache::invalidate(std::string_view access_token) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (current_ && current_->access_token == access_token) current_.reset();
 }
 
 std::optional<WallTime> TokenCache::expiresAt() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (!current_) return std::nullopt;
   return current_->expiry_wall;
 }
 
 TokenHealth TokenCache::health() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   TokenHealth h = health_;
   if (current_) h.expires_at = current_->expiry_wall;
   return h;

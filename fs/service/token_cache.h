@@ -4,13 +4,13 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/mutex.h"
 #include "common/single_flight.h"
 
 namespace mdfs::service {
@@ -64,17 +64,17 @@ class TokenCache {
 
  private:
   // An unexpired token to use while a renewal is under way or failed.
-  [[nodiscard]] bool usable() const;
+  [[nodiscard]] bool usable() const REQUIRES(mu_);
   // The cached token when it serves without a request; the caller holds mu_.
-  [[nodiscard]] std::optional<IssuedToken> cached(bool renewing) const;
-  Result<IssuedToken> fetchAndStore(Deadline deadline, const Fetch& fetch);
+  [[nodiscard]] std::optional<IssuedToken> cached(bool renewing) const REQUIRES(mu_);
+  Result<IssuedToken> fetchAndStore(Deadline deadline, const Fetch& fetch) EXCLUDES(mu_);
 
   const Clock& clock_;
   const std::string name_;  // "identity token" / "IAM token", for messages
   SingleFlight<Result<IssuedToken>> flight_;
-  mutable std::mutex mu_;
-  std::optional<IssuedToken> current_;  // guarded by mu_
-  TokenHealth health_;                  // guarded by mu_ (expires_at unused here)
+  mutable Mutex mu_;
+  std::optional<IssuedToken> current_ GUARDED_BY(mu_);
+  TokenHealth health_ GUARDED_BY(mu_);  // its expires_at is filled in by health()
 };
 
 }  // namespace mdfs::service
