@@ -1,7 +1,5 @@
 #include "cli/daemon.h"
 
-#define FUSE_USE_VERSION 314
-#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -19,6 +17,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "mount/filesystem.h"
+#include "mount/fuse_compat.h"
 #include "mount/fuse_session.h"
 #include "mount/inode_table.h"
 #include "mount/invalidator.h"

@@ -1,8 +1,6 @@
 #include "cli/options.h"
 
-#define FUSE_USE_VERSION 314
 #include <curl/curl.h>
-#include <fuse_lowlevel.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -14,6 +12,7 @@
 #include <set>
 #include <string_view>
 
+#include "mount/fuse_compat.h"
 #include "service/api.h"
 #include "tree/catalog.h"
 
