@@ -377,7 +377,12 @@ struct HttpTransport::Impl {
       : options(std::move(opts)), log(logger), pool(options.pool_size) {
     if (auto list = makeSlist(options.resolve)) resolve = std::move(*list);
     const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-    if ((info->features & CURL_VERSION_THREADSAFE) == 0) {
+#ifdef CURL_VERSION_THREADSAFE
+    const bool thread_safe = (info->features & CURL_VERSION_THREADSAFE) != 0;
+#else
+    const bool thread_safe = false;  // before 7.84 curl_global_init never was
+#endif
+    if (!thread_safe) {
       log.warning("libcurl " + std::string(info->version) +
                   " is not built thread-safe; create HttpTransports from one thread only");
     }
@@ -402,7 +407,11 @@ struct HttpTransport::Impl {
 
 void HttpTransport::Impl::applyPolicy(OptionSetter& set) const {
   set(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85 replaced the bitmask with a list
   set(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  set(CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
   set(CURLOPT_FOLLOWLOCATION, 0L);
   // HTTP/1.1 only: nothing to gain from h2 here, and its verbose text echoes headers.
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
