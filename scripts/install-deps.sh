@@ -4,6 +4,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
+# rpm: rpmbuild for `cpack -G RPM` and rpm -qp for its test. debootstrap: the chroots of
+# scripts/test-distro.sh.
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3
@@ -14,6 +16,8 @@ packages=(
   libcpp-httplib-dev libssl-dev openssl
   jq procps psmisc util-linux
   man-db groff-base dpkg-dev file
+  rpm
+  debootstrap
 )
 # The conformance test runs IBM's Node.js SDK core; use the machine's Node.js if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
