@@ -223,7 +223,7 @@ if [[ $distro == bullseye ]]; then
       { tail -20 "$base/apt.log"; die "apt-get source cpp-httplib/bookworm"; }
     dir=$(find "$rootfs/opt/cpp-httplib-src" -mindepth 2 -maxdepth 2 -name httplib.h -printf '%h\n' | head -1)
     [[ -n $dir ]] || die "no httplib.h in the cpp-httplib source package"
-    ln -sfn "${dir#"$rootfs"}" "$rootfs$src"
+    ln -sfn "${dir#"$rootfs/opt/"}" "$rootfs$src"  # relative: it resolves from outside too
   fi
   httplib_args=("-DMDFS_HTTPLIB_SOURCE_DIR=$src")
 fi

@@ -52,8 +52,10 @@ echo "== requires"
 requires=$(q --requires)
 echo "$requires" | grep -v '^rpmlib(' | tr '\n' ' '
 echo
-for dep in fuse3 libcurl 'libfuse3.so.3()(64bit)' 'libcurl.so.4()(64bit)' 'libc.so.6()(64bit)'; do
-  grep -qxF "$dep" <<<"$requires" || fail "Requires lacks $dep"
+# libfuse's soname is 3 up to libfuse 3.16 and 4 from 3.17 (Debian 13).
+for dep in fuse3 libcurl 'libfuse3\.so\.[34]\(\)\(64bit\)' 'libcurl\.so\.4\(\)\(64bit\)' \
+  'libc\.so\.6\(\)\(64bit\)'; do
+  grep -qxE "$dep" <<<"$requires" || fail "Requires lacks $dep"
 done
 
 echo "== file list"
