@@ -376,16 +376,15 @@ struct HttpTransport::Impl {
   Impl(TransportOptions opts, const Logger& logger)
       : options(std::move(opts)), log(logger), pool(options.pool_size) {
     if (auto list = makeSlist(options.resolve)) resolve = std::move(*list);
-    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
 #ifdef CURL_VERSION_THREADSAFE
-    const bool thread_safe = (info->features & CURL_VERSION_THREADSAFE) != 0;
-#else
-    const bool thread_safe = false;  // before 7.84 curl_global_init never was
-#endif
-    if (!thread_safe) {
+    // libcurl 7.84 added the flag. Before it, global initialisation was never thread-safe,
+    // which the daemon respects by creating its transport before it starts any thread.
+    const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+    if ((info->features & CURL_VERSION_THREADSAFE) == 0) {
       log.warning("libcurl " + std::string(info->version) +
                   " is not built thread-safe; create HttpTransports from one thread only");
     }
+#endif
   }
 
   HttpResult run(CURL* handle, const HttpRequest& request, Deadline deadline);

@@ -175,7 +175,7 @@ class ClientStream {
 
   // Waits up to the I/O timeout for `events` on `fd` (this connection's client or relay
   // socket) or for the connection to be interrupted.
-  Wait waitOn(int fd, short events) const {
+  [[nodiscard]] Wait waitOn(int fd, short events) const {
     if (conn_.interrupted()) return Wait::interrupted;
     std::array<pollfd, 2> fds{{{fd, events, 0}, {conn_.wake.fd(), POLLIN, 0}}};
     int n = 0;
@@ -704,7 +704,7 @@ struct HttpServer::Impl {
     conn.finished.store(true);
   }
 
-  HttpRequest convert(const httplib::Request& req) const {
+  [[nodiscard]] HttpRequest convert(const httplib::Request& req) const {
     HttpRequest out;
     out.method = req.method;
     out.path = req.path;
