@@ -89,7 +89,7 @@ scripts=$(q --scripts)
 for s in postinstall preuninstall postuninstall; do
   grep -q "^$s scriptlet (using /bin/sh):" <<<"$scripts" || fail "no %${s} scriptlet"
 done
-# CPack before 3.19 declares empty %pre, %pretrans and %posttrans ("... program: /bin/sh"):
+# CPack 3.18 (Debian 11) declares empty %pre, %pretrans and %posttrans ("... program: /bin/sh"):
 # they run nothing. A body would show as "... scriptlet".
 grep -Eq "^(preinstall|pretrans|posttrans) scriptlet" <<<"$scripts" && fail "unexpected scriptlet: $scripts"
 for tag in POSTIN PREUN POSTUN; do
