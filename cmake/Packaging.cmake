@@ -68,6 +68,7 @@ set(MDFS_SYSCONFDIR \"${CMAKE_INSTALL_SYSCONFDIR}\")"
 install(SCRIPT ${mdfs_pkg_src}/install-configured.cmake COMPONENT metadatafs)
 
 # ---- Debian package: `cpack -G DEB` in the build folder -------------------------------
+# (`cpack -G RPM` makes the RPM package from the same component; see the end.)
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME metadatafs)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
@@ -98,4 +99,28 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${mdfs_pkg_src}/debian/conffiles;${mdfs_pkg_src}/debian/postinst;${mdfs_pkg_src}/debian/prerm;${mdfs_pkg_src}/debian/postrm"
 )
+
+# ---- RPM package: `cpack -G RPM` in the build folder ----------------------------------
+# Same files as the .deb. rpmbuild adds the shared libraries the binary links
+# (libfuse3.so.3, libcurl.so.4, ...); the package names are for what no library brings in:
+# fuse3 (mount.fuse3, fusermount3) and libcurl, on RHEL/Rocky, Fedora and SLES alike.
+set(CPACK_RPM_FILE_NAME RPM-DEFAULT)  # metadatafs-<version>-<release>.<arch>.rpm
+set(CPACK_RPM_PACKAGE_RELEASE 1)
+set(CPACK_RPM_PACKAGE_LICENSE MIT)
+set(CPACK_RPM_PACKAGE_GROUP "System Environment/Base")
+set(CPACK_RPM_PACKAGE_VENDOR "${MDFS_PACKAGE_MAINTAINER}")
+set(CPACK_RPM_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
+set(CPACK_PACKAGE_RELOCATABLE OFF)  # the unit names /usr/bin/metadatafs and /etc
+# No /usr/lib/.build-id links: the binary is stripped and no debuginfo package is made.
+set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
+set(CPACK_RPM_PACKAGE_REQUIRES "fuse3, libcurl")
+set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/metadatafs.conf")
+# Directories the distribution's own packages own: listing them would claim them.
+set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
+    /usr/sbin /usr/share/man /usr/share/man/man8 /usr/lib/systemd /usr/lib/systemd/system)
+# Like the Debian maintainer scripts: reload systemd, try-restart on upgrade, stop on
+# erase; nothing is enabled, started or mounted.
+set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${mdfs_pkg_src}/rpm/post)
+set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE ${mdfs_pkg_src}/rpm/preun)
+set(CPACK_RPM_POST_UNINSTALL_SCRIPT_FILE ${mdfs_pkg_src}/rpm/postun)
 include(CPack)

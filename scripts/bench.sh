@@ -6,6 +6,7 @@
 #
 #   scripts/bench.sh                 full run (several runs per figure, a few minutes)
 #   scripts/bench.sh --quick         smoke run, one run per figure, under a minute
+#   scripts/bench.sh --only parallel-lookups   only the concurrent cold lookup figures
 #   options: --runs N  --build-dir DIR (default build-bench)  --no-build  --out FILE
 #
 # Needs root (it mounts), cmake, jq, curl, fusermount3. Everything it starts is stopped
@@ -18,20 +19,23 @@ runs=""
 build_dir="$root/build-bench"
 do_build=1
 out_file=""
+only=""
 while (($#)); do
   case $1 in
-    --runs | --build-dir | --out)
+    --runs | --build-dir | --out | --only)
       (($# >= 2)) || { echo "bench.sh: $1 needs a value" >&2; exit 2; } ;;&
     --quick) quick=1 ;;
     --runs) runs=$2; shift ;;
     --build-dir) build_dir=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift ;;
     --no-build) do_build=0 ;;
     --out) out_file=$2; shift ;;
-    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) only=$2; shift ;;
+    -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+[[ -z $only || $only == parallel-lookups ]] || { echo "bench.sh: --only takes parallel-lookups" >&2; exit 2; }
 if [[ -z $runs ]]; then ((quick)) && runs=1 || runs=5; fi
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --runs needs a positive count" >&2; exit 2; }
 
@@ -214,8 +218,93 @@ check() {  # description expected actual
 
 walk() { "$RUN" --runs 1 --warmup 0 -- find "$mnt" -type f -exec cat {} + >/dev/null || die "full walk of $mnt"; }
 
+# ---- figure 3: concurrent cold lookups (also alone: --only parallel-lookups)
+# Are independent endpoints fetched in parallel when asked in parallel? Read the nine
+# endpoints' raw .json files at once, cold, with 20 ms per request. The instance/
+# directory is looked up first (that costs no request), so no reader's path walk waits
+# behind another reader's lookup in the root directory. Then the same within one
+# directory: once instance/name has brought the token and the instance endpoint, the five
+# other endpoints' .json files in instance/ are looked up by five threads at once, each
+# lookup a GET. The kernel serializes lookups in one directory unless the filesystem has
+# FUSE_PARALLEL_DIROPS, which libfuse passes on from 3.17: 5 round trips without, 1 with.
+endpoint_files=(instance.json instance/initialization.json instance/network_interfaces.json
+  instance/network_attachments.json instance/volume_attachments.json
+  instance/cluster_network_attachments.json virtual_network_interfaces.json keys.json
+  placement_groups.json)
+one_dir_files=(instance/initialization.json instance/network_interfaces.json
+  instance/network_attachments.json instance/volume_attachments.json
+  instance/cluster_network_attachments.json)
+lookup_figures() {  # sets par_us and dir_us (medians, µs)
+  local r line par=() dir=()
+  for ((r = 0; r < runs; r++)); do
+    fs_mount "ttl=3600"
+    stat "$mnt/instance" >/dev/null
+    set_latency 20
+    counters_reset
+    line=$("$PROBE" readers --threads 9 "${endpoint_files[@]/#/$mnt/}") || die "parallel endpoint readers"
+    par+=("$(kv "$line" wall_us)")
+    check "requests of 9 concurrent endpoint reads" 10 "$(requests_total)"
+    set_latency 0
+    fs_umount
+
+    fs_mount "ttl=3600"
+    cat "$mnt/instance/name" >/dev/null
+    set_latency 20
+    counters_reset
+    line=$("$PROBE" readers --threads 5 "${one_dir_files[@]/#/$mnt/}") || die "readers in one directory"
+    dir+=("$(kv "$line" wall_us)")
+    check "requests of 5 concurrent cold lookups in instance/" 5 "$(requests_total)"
+    set_latency 0
+    fs_umount
+  done
+  par_us=$(median "${par[@]}")
+  dir_us=$(median "${dir[@]}")
+}
+lookup_rows() {
+  local libfuse
+  libfuse=$("$FS" --version | sed -n 's/.*(libfuse \([^,)]*\).*/\1/p' | head -1)
+  row 3 "the 9 endpoints' .json read by 9 threads at once, cold, latency 20 ms" "$(fmt_us "$par_us")" "all parallel: 2 round trips (token, GETs); all serial: 10" "$(awk -v v="$par_us" 'BEGIN{printf "%.1f", v/20000}') round trips" "concurrent misses fetched in parallel: $(awk -v v="$par_us" 'BEGIN{r = v / 20000; print (r < 3) ? "yes" : (r < 9) ? "partly" : "no"}')"
+  row 3 "5 cold lookups in one directory (instance/*.json) by 5 threads at once, latency 20 ms, libfuse ${libfuse:-?}" "$(fmt_us "$dir_us")" "overlapping: 1 round trip; one at a time: 5" "$(awk -v v="$dir_us" 'BEGIN{printf "%.1f", v/20000}') round trips" "lookups in one directory overlap: $(awk -v v="$dir_us" 'BEGIN{r = v / 20000; print (r < 2) ? "yes" : (r < 4) ? "partly" : "no"}')"
+}
+
+print_table() {
+  local load_end cpu commit
+  load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+  cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+  commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  {
+    echo "## metadatafs benchmarks ($( ((quick)) && echo quick || echo full) run)"
+    echo
+    echo "- machine: $cpu, $(nproc) cores, kernel $(uname -r), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
+    echo "- load average (1/5/15 min) at start: $load_start; at end: $load_end"
+    echo "- commit $commit, $(date -u +%Y-%m-%dT%H:%MZ), $runs run(s) per figure (medians), build $(basename "$build_dir")"
+    echo
+    echo "| # | figure | metadatafs | reference | ratio | goal |"
+    echo "|---|---|---|---|---|---|"
+    printf '%s\n' "${rows[@]}"
+    if ((${#problems[@]})); then
+      echo
+      echo "Problems:"
+      printf -- '- %s\n' "${problems[@]}"
+    fi
+  } >"$work/table.md"
+  cat "$work/table.md"
+  [[ -z $out_file ]] || cp "$work/table.md" "$out_file"
+}
+
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 say "mode $( ((quick)) && echo quick || echo full), $runs run(s) per figure, work in $work"
+
+if [[ $only == parallel-lookups ]]; then
+  emu_start default
+  lookup_figures
+  emu_stop
+  lookup_rows
+  print_table
+  say "done in $SECONDS s"
+  ((${#problems[@]} == 0)) || die "${#problems[@]} problem(s), listed above"
+  exit 0
+fi
 
 # ================================================================ default scenario
 emu_start default
@@ -247,27 +336,7 @@ for lat in 0 1 20; do
   say "cold walk at $lat ms: $(fmt_us "${walk_ms[$lat]}"), ${walk_req[$lat]} requests"
 done
 
-# Are independent endpoints fetched in parallel when asked in parallel? Read the nine
-# endpoints' raw .json files at once, cold, with 20 ms per request. The instance/
-# directory is looked up first (that costs no request), so no reader's path walk waits
-# behind another reader's lookup in the root directory.
-endpoint_files=(instance.json instance/initialization.json instance/network_interfaces.json
-  instance/network_attachments.json instance/volume_attachments.json
-  instance/cluster_network_attachments.json virtual_network_interfaces.json keys.json
-  placement_groups.json)
-par=()
-for ((r = 0; r < runs; r++)); do
-  fs_mount "ttl=3600"
-  stat "$mnt/instance" >/dev/null
-  set_latency 20
-  counters_reset
-  line=$("$PROBE" readers --threads 9 "${endpoint_files[@]/#/$mnt/}") || die "parallel endpoint readers"
-  par+=("$(kv "$line" wall_us)")
-  check "requests of 9 concurrent endpoint reads" 10 "$(requests_total)"
-  set_latency 0
-  fs_umount
-done
-par_us=$(median "${par[@]}")
+lookup_figures
 
 # ---- figure 4: 64 concurrent cold readers of one endpoint (instance), distinct files
 fs_mount "ttl=3600"
@@ -461,9 +530,6 @@ for scen in "${scales[@]}"; do
 done
 
 # ================================================================ the table
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
-cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 x() { echo "$(ratio "$1" "$2")×"; }
 idle_us=$(median "${idle_rss[@]}")
 walked_us=$(median "${walked_rss[@]}")
@@ -479,7 +545,7 @@ for lat in 0 1 20; do
   row 3 "cold full walk \`find -type f -exec cat {} +\`, latency $lat ms" "$(fmt_us "${walk_ms[$lat]}")" "requests ${walk_req[$lat]}, expected $expected_default" "" "count: $(goal test "${walk_req[$lat]}" = "$expected_default")"
 done
 row 3 "walk growth with latency" "+$(fmt_us "$(awk -v a="${walk_ms[20]}" -v b="${walk_ms[0]}" 'BEGIN{print a-b}')") from 0 to 20 ms" "sum of latencies $((walk_req[20] * 20)) ms" "$slope round trips per walk" "endpoints fetched in parallel by a walk: $par_verdict"
-row 3 "the 9 endpoints' .json read by 9 threads at once, cold, latency 20 ms" "$(fmt_us "$par_us")" "all parallel: 2 round trips (token, GETs); all serial: 10" "$(awk -v v="$par_us" 'BEGIN{printf "%.1f", v/20000}') round trips" "concurrent misses fetched in parallel: $(awk -v v="$par_us" 'BEGIN{r = v / 20000; print (r < 3) ? "yes" : (r < 9) ? "partly" : "no"}')"
+lookup_rows
 for lat in 0 20; do
   row 4 "64 concurrent cold readers of instance/ (${#instance_files[@]} files), latency $lat ms" "p50 $(fmt_us "${rd_p50[$lat]}"), p99 $(fmt_us "${rd_p99[$lat]}")" "GETs ${rd_gets[$lat]}" "" "1 GET: $(goal test "${rd_gets[$lat]}" = 1)"
 done
@@ -493,23 +559,6 @@ row 5 "growth 1k → 10k (×10 entries)" "ls cold $(x "${s_lscold[10k]}" "${s_ls
 row 6 "reader loop, 1 read/ms over 5 files of 4 endpoints, ttl $ttl6 s, $periods TTL periods, latency $lat6 ms" "read p99 $(fmt_us "$loop_rp99"), max $(fmt_us "$loop_rmax"); from schedule p50 $(fmt_us "$loop_p50"), p99 $(fmt_us "$loop_p99"), max $(fmt_us "$loop_max")" "reads over $((lat6 / 2)) ms: $loop_stalls" "GETs of instance: $loop_gets (refreshes)" "p99 < $lat6 ms: $(goal le "$loop_p99" $((lat6 * 1000 - 1)))"
 row 7 "daemon RSS: idle / after a walk of default / after a walk of large" "$(fmt_kib "$idle_us") / $(fmt_kib "$walked_us") / $(fmt_kib "${s_rss[10k]}")" "" "" "large < 64 MiB: $(goal le "${s_rss[10k]}" 65535)"
 
-{
-  echo "## metadatafs benchmarks ($( ((quick)) && echo quick || echo full) run)"
-  echo
-  echo "- machine: $cpu, $(nproc) cores, kernel $(uname -r), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM"
-  echo "- load average (1/5/15 min) at start: $load_start; at end: $load_end"
-  echo "- commit $commit, $(date -u +%Y-%m-%dT%H:%MZ), $runs run(s) per figure (medians), build $(basename "$build_dir")"
-  echo
-  echo "| # | figure | metadatafs | reference | ratio | goal |"
-  echo "|---|---|---|---|---|---|"
-  printf '%s\n' "${rows[@]}"
-  if ((${#problems[@]})); then
-    echo
-    echo "Problems:"
-    printf -- '- %s\n' "${problems[@]}"
-  fi
-} >"$work/table.md"
-cat "$work/table.md"
-[[ -z $out_file ]] || cp "$work/table.md" "$out_file"
+print_table
 say "done in $SECONDS s"
 ((${#problems[@]} == 0)) || die "${#problems[@]} problem(s), listed above"

@@ -4,6 +4,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 
+# rpm: rpmbuild for `cpack -G RPM` and rpm -qp for its test. debootstrap: the chroots of
+# scripts/test-distro.sh.
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3
@@ -16,6 +18,8 @@ packages=(
   man-db groff-base dpkg-dev file
   iproute2 amazon-ec2-utils
   clang libclang-rt-dev  # libFuzzer and clang's sanitizers, for scripts/fuzz.sh
+  rpm
+  debootstrap
 )
 # The conformance test runs IBM's Node.js SDK core; use the machine's Node.js if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)

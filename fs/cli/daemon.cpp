@@ -1,7 +1,6 @@
 #include "cli/daemon.h"
 
-#define FUSE_USE_VERSION 314
-#include <fuse_lowlevel.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -9,6 +8,7 @@
 #include "cli/environment.h"
 #include "cli/mountpoint.h"
 #include "cli/signal_thread.h"
+#include "mount/fuse_compat.h"
 #include "mount/invalidator.h"
 
 namespace mdfs::cli {

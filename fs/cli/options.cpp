@@ -1,8 +1,6 @@
 #include "cli/options.h"
 
-#define FUSE_USE_VERSION 314
 #include <curl/curl.h>
-#include <fuse_lowlevel.h>
 
 #include <cstring>
 #include <ctime>
@@ -10,6 +8,7 @@
 
 #include "cli/option_table.h"
 #include "service/http_transport.h"
+#include "mount/fuse_compat.h"
 
 namespace mdfs::cli {
 namespace {

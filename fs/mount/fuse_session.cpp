@@ -1,7 +1,5 @@
 #include "mount/fuse_session.h"
 
-#define FUSE_USE_VERSION 314
-#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -9,6 +7,8 @@
 #include <csignal>
 #include <cstring>
 #include <system_error>
+
+#include "mount/fuse_compat.h"
 
 namespace mdfs::mount {
 
@@ -106,19 +106,26 @@ void guarded(fuse_req_t req, const char* op, F&& body) {
 }
 
 void opInit(void* userdata, fuse_conn_info* conn) {
+  namespace compat = fuse_compat;
   auto& s = *static_cast<State*>(userdata);
   // Zero-message opens keep warm reads inside the kernel (DESIGN §2). Coherence comes
   // from attribute timeouts and mtimes, with cached pages dropped when mtime changes.
-  s.no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
-  s.no_opendir = (conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT) != 0;
-  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
-  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
-  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+  s.no_open = compat::capable(conn, FUSE_CAP_NO_OPEN_SUPPORT);
+  s.no_opendir = compat::capable(conn, FUSE_CAP_NO_OPENDIR_SUPPORT);
+  if (!s.no_open) s.log.info("the kernel offers no zero-message open: the daemon answers each");
+  if (!s.no_opendir) {
+    s.log.info("the kernel offers no zero-message opendir: the daemon answers each");
+  }
+  compat::want(conn, FUSE_CAP_AUTO_INVAL_DATA);
+  compat::want(conn, FUSE_CAP_READDIRPLUS);
+  compat::want(conn, FUSE_CAP_READDIRPLUS_AUTO);
   // Lookups in one directory need not wait for each other (a cold walk of a directory
-  // otherwise fetches one name at a time). libfuse 3.14 does not forward this flag yet;
-  // newer releases do when the filesystem asks.
-  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-  conn->want &= ~static_cast<unsigned>(FUSE_CAP_WRITEBACK_CACHE);
+  // otherwise fetches one name at a time). libfuse passes this on from 3.17 (the start-up
+  // log says so when it does not); a kernel without it leaves lookups serialized.
+  if (!compat::want(conn, FUSE_CAP_PARALLEL_DIROPS)) {
+    s.log.info("the kernel offers no parallel directory operations");
+  }
+  compat::unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
   s.initialized = true;
 }
 
@@ -178,7 +185,8 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   guarded(req, plus ? "readdirplus" : "readdir", [&] {
     auto o = ownerOf(req);
-    auto buf = std::make_unique_for_overwrite<char[]>(size);
+    // Not zero-filled: only the `used` bytes written by fuse_add_direntry* are sent.
+    std::unique_ptr<char[]> buf(new char[size]);
     size_t used = 0;
     auto emit = [&](const DirEntry& d, std::uint64_t next) {
       size_t room = size - used;
@@ -325,13 +333,21 @@ Status FuseSession::mount(const std::vector<std::string>& args, const std::strin
 }
 
 Status FuseSession::loop(unsigned max_threads) {
+  for (const auto& line : fuse_compat::fallbacks(max_threads))
+    state_->log.info(line);
   state_->loop_thread = pthread_self();
   state_->looping = true;
+#if MDFS_FUSE_HAS_LOOP_CONFIG
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, max_threads);
   fuse_loop_cfg_set_idle_threads(config, std::min(max_threads, 4U));
   int rc = fuse_session_loop_mt(state_->se, config);
   fuse_loop_cfg_destroy(config);
+#else
+  fuse_loop_config config{};
+  config.max_idle_threads = std::min(max_threads, 4U);
+  int rc = fuse_session_loop_mt(state_->se, &config);
+#endif
   state_->looping = false;
   // A signal-driven exit reports the signal number; that is a clean stop for us.
   if (rc < 0)

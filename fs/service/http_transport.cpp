@@ -381,11 +381,15 @@ struct HttpTransport::Impl {
   Impl(TransportOptions opts, const Logger& logger)
       : options(std::move(opts)), log(logger), pool(options.pool_size) {
     if (auto list = makeSlist(options.resolve)) resolve = std::move(*list);
+#ifdef CURL_VERSION_THREADSAFE
+    // libcurl 7.84 added the flag. Before it, global initialisation was never thread-safe,
+    // which the daemon respects by creating its transport before it starts any thread.
     const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
     if ((info->features & CURL_VERSION_THREADSAFE) == 0) {
       log.warning("libcurl " + std::string(info->version) +
                   " is not built thread-safe; create HttpTransports from one thread only");
     }
+#endif
   }
 
   HttpResult run(CURL* handle, const HttpRequest& request, Deadline deadline);
@@ -410,7 +414,11 @@ struct HttpTransport::Impl {
 
 void HttpTransport::Impl::applyPolicy(OptionSetter& set) const {
   set(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85 replaced the bitmask with a list
   set(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+  set(CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
   set(CURLOPT_FOLLOWLOCATION, 0L);
   // HTTP/1.1 only: nothing to gain from h2 here, and its verbose text echoes headers.
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));

@@ -1,6 +1,7 @@
 #include "service/retry.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -62,7 +63,11 @@ HttpResult Retrier::send(const HttpRequest& request, Deadline deadline, FetchSta
   if (auto held = heldBack()) return std::move(*held);
   HttpResult last = http_.perform(request, deadline);
   count(stats, false, last);
+  // The service's last answer: a retry that the deadline cuts short must not hide it
+  // behind our own timeout (a slow machine may need more than kMinRetryBudget).
+  std::optional<HttpResult> answered;
   for (int retry = 1; retry < policy_.max_attempts && worthRetrying(last); ++retry) {
+    if (std::holds_alternative<HttpResponse>(last)) answered = last;
     const Millis pause = delayAfter(retry, last);
     if (pause + kMinRetryBudget > remaining(deadline)) {
       log_.debug(request.method + " " + request.url + ": " + describeResult(last) +
@@ -75,6 +80,11 @@ HttpResult Retrier::send(const HttpRequest& request, Deadline deadline, FetchSta
     if (auto held = heldBack()) return std::move(*held);  // another request found it down
     last = http_.perform(request, deadline);
     count(stats, true, last);
+  }
+  const auto* failure = std::get_if<TransferError>(&last);
+  if (answered && failure != nullptr && failure->outcome == Outcome::timed_out &&
+      remaining(deadline) <= Millis(0)) {
+    last = *answered;
   }
   report(last);
   return last;

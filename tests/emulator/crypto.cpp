@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 #include <system_error>
 
 namespace mdfs::emu {
@@ -141,10 +143,18 @@ Result<X509Ptr> issue(const char* common_name, EVP_PKEY* key, const Identity* is
   return cert;
 }
 
+// A P-256 key. The key-generation context works from OpenSSL 1.1.1 (Debian 11) on;
+// EVP_EC_gen would need 3.0.
 Result<PKeyPtr> newKey() {
-  PKeyPtr key(EVP_EC_gen("P-256"));
-  if (!key) return makeError(EIO, opensslError("cannot generate a key"));
-  return key;
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> ctx(
+      EVP_PKEY_CTX_new_id(EVP_PKEY_EC, nullptr), &EVP_PKEY_CTX_free);
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx.get(), NID_X9_62_prime256v1) != 1 ||
+      EVP_PKEY_keygen(ctx.get(), &raw) != 1) {
+    return makeError(EIO, opensslError("cannot generate a key"));
+  }
+  return PKeyPtr(raw);
 }
 
 Result<BioPtr> openForWrite(const std::string& path, mode_t mode) {

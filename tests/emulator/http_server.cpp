@@ -1,6 +1,7 @@
 #include "emulator/http_server.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <httplib.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -24,6 +25,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <type_traits>
 
 namespace mdfs::emu {
 namespace {
@@ -65,7 +67,8 @@ enum class Interrupt { none, close, reset };
 
 struct Connection {
   explicit Connection(int socket_fd) : fd(socket_fd) {}
-  const int fd;  // closed only by the connection's own thread, after its last use
+  const int fd;       // the client's; closed only by the connection's own thread
+  int upstream = -1;  // the relay to the backend; likewise
   EventFd wake;
   std::atomic<Interrupt> interrupt{Interrupt::none};
   std::atomic<bool> close_after_response{false};
@@ -100,120 +103,26 @@ void describeEndpoint(int fd, bool peer, std::string& ip, int& port) {
   }
 }
 
-// httplib's view of one connection: buffered reads and writes over a non-blocking socket,
+// The client's side of one connection: reads and writes over its non-blocking socket,
 // optionally through TLS. Every wait also watches the connection's wake-up signal, so
 // stop() and resets never wait for a timeout.
-class ConnectionStream final : public httplib::Stream {
+class ClientStream {
  public:
-  ConnectionStream(Connection& conn, SSL* ssl, Millis io_timeout)
+  ClientStream(Connection& conn, SSL* ssl, Millis io_timeout)
       : conn_(conn), ssl_(ssl), io_timeout_(io_timeout) {}
 
-  bool is_readable() const override {
-    return buffered() || wait(POLLIN, io_timeout_) == Wait::ready;
-  }
-  bool is_writable() const override { return wait(POLLOUT, io_timeout_) == Wait::ready; }
+  // Decrypted bytes that poll() on the socket cannot see.
+  [[nodiscard]] bool pending() const { return ssl_ != nullptr && SSL_pending(ssl_) > 0; }
 
-  ssize_t read(char* ptr, size_t size) override {
-    if (begin_ == end_) {
-      if (size >= buffer_.size()) return receive(ptr, size);
-      const ssize_t n = receive(buffer_.data(), buffer_.size());
-      if (n <= 0) return n;
-      begin_ = 0;
-      end_ = static_cast<std::size_t>(n);
-    }
-    const std::size_t n = std::min(size, end_ - begin_);
-    std::memcpy(ptr, buffer_.data() + begin_, n);
-    begin_ += n;
-    return static_cast<ssize_t>(n);
-  }
-
-  ssize_t write(const char* ptr, size_t size) override {
-    if (size == 0) return 0;
+  // What one recv or SSL_read gives (0 = end of stream, -1 = failed or interrupted); waits
+  // only when a TLS record is incomplete.
+  ssize_t read(char* ptr, std::size_t size) {
     for (;;) {
       if (conn_.interrupted()) return -1;
       short waitFor = 0;
       if (ssl_ != nullptr) {
         ERR_clear_error();
-        const int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT_MAX)));
-        if (n > 0) return n;
-        waitFor = sslWait(SSL_get_error(ssl_, n));
-      } else {
-        const ssize_t n = ::send(conn_.fd, ptr, size, MSG_NOSIGNAL);
-        if (n >= 0) return n;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) waitFor = POLLOUT;
-      }
-      if (waitFor == 0 || wait(waitFor, io_timeout_) != Wait::ready) return -1;
-    }
-  }
-
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    describeEndpoint(conn_.fd, true, ip, port);
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    describeEndpoint(conn_.fd, false, ip, port);
-  }
-  socket_t socket() const override { return conn_.fd; }
-
-  // The TLS server handshake; true at once without TLS.
-  bool handshake() {
-    if (ssl_ == nullptr) return true;
-    if (SSL_set_fd(ssl_, conn_.fd) != 1) return false;
-    for (;;) {
-      ERR_clear_error();
-      const int r = SSL_accept(ssl_);
-      if (r == 1) return true;
-      const short waitFor = sslWait(SSL_get_error(ssl_, r));
-      if (waitFor == 0 || wait(waitFor, io_timeout_) != Wait::ready) {
-        ERR_clear_error();
-        return false;
-      }
-    }
-  }
-
-  // Keep-alive: true when the next request starts within `idle`.
-  bool awaitRequest(Millis idle) const { return buffered() || wait(POLLIN, idle) == Wait::ready; }
-
-  void closeTls() {
-    if (ssl_ != nullptr && !conn_.interrupted()) {
-      SSL_shutdown(ssl_);  // best effort: sends close_notify, does not wait for the peer's
-      ERR_clear_error();
-    }
-  }
-
- private:
-  enum class Wait { ready, timeout, interrupted };
-
-  [[nodiscard]] bool buffered() const {
-    return begin_ < end_ || (ssl_ != nullptr && SSL_pending(ssl_) > 0);
-  }
-
-  static short sslWait(int ssl_error) {
-    if (ssl_error == SSL_ERROR_WANT_READ) return POLLIN;
-    if (ssl_error == SSL_ERROR_WANT_WRITE) return POLLOUT;
-    ERR_clear_error();
-    return 0;
-  }
-
-  Wait wait(short events, Millis timeout) const {
-    if (conn_.interrupted()) return Wait::interrupted;
-    std::array<pollfd, 2> fds{{{conn_.fd, events, 0}, {conn_.wake.fd(), POLLIN, 0}}};
-    int n = 0;
-    do {
-      n = ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
-    } while (n < 0 && errno == EINTR);
-    if (n < 0 || fds[1].revents != 0) return Wait::interrupted;
-    return n == 0 ? Wait::timeout : Wait::ready;  // errors and hang-ups show in the next call
-  }
-
-  // One recv or SSL_read, waiting up to the I/O timeout for data. 0 = end of stream.
-  ssize_t receive(char* ptr, size_t size) {
-    for (;;) {
-      if (conn_.interrupted()) return -1;
-      short waitFor = 0;
-      if (ssl_ != nullptr) {
-        ERR_clear_error();
-        const int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(size, INT_MAX)));
+        const int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
         if (n > 0) return n;
         const int err = SSL_get_error(ssl_, n);
         if (err == SSL_ERROR_ZERO_RETURN) return 0;
@@ -224,25 +133,220 @@ class ConnectionStream final : public httplib::Stream {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) waitFor = POLLIN;
       }
-      if (waitFor == 0 || wait(waitFor, io_timeout_) != Wait::ready) return -1;
+      if (waitFor == 0 || waitOn(conn_.fd, waitFor) != Wait::ready) return -1;
+    }
+  }
+
+  // All of it, or false when the peer does not take it within the I/O timeout.
+  bool writeAll(const char* ptr, std::size_t size) {
+    while (size > 0) {
+      const ssize_t n = writeSome(ptr, size);
+      if (n <= 0) return false;
+      ptr += n;
+      size -= static_cast<std::size_t>(n);
+    }
+    return true;
+  }
+
+  // The TLS server handshake; true at once without TLS.
+  bool handshake() {
+    if (ssl_ == nullptr) return true;
+    if (SSL_set_fd(ssl_, conn_.fd) != 1) return false;
+    for (;;) {
+      ERR_clear_error();
+      const int r = SSL_accept(ssl_);
+      if (r == 1) return true;
+      const short waitFor = sslWait(SSL_get_error(ssl_, r));
+      if (waitFor == 0 || waitOn(conn_.fd, waitFor) != Wait::ready) {
+        ERR_clear_error();
+        return false;
+      }
+    }
+  }
+
+  void closeTls() {
+    if (ssl_ != nullptr && !conn_.interrupted()) {
+      SSL_shutdown(ssl_);  // best effort: sends close_notify, does not wait for the peer's
+      ERR_clear_error();
+    }
+  }
+
+  enum class Wait { ready, timeout, interrupted };
+
+  // Waits up to the I/O timeout for `events` on `fd` (this connection's client or relay
+  // socket) or for the connection to be interrupted.
+  [[nodiscard]] Wait waitOn(int fd, short events) const {
+    if (conn_.interrupted()) return Wait::interrupted;
+    std::array<pollfd, 2> fds{{{fd, events, 0}, {conn_.wake.fd(), POLLIN, 0}}};
+    int n = 0;
+    do {
+      n = ::poll(fds.data(), fds.size(), static_cast<int>(io_timeout_.count()));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 || fds[1].revents != 0) return Wait::interrupted;
+    return n == 0 ? Wait::timeout : Wait::ready;  // errors and hang-ups show in the next call
+  }
+
+ private:
+  static short sslWait(int ssl_error) {
+    if (ssl_error == SSL_ERROR_WANT_READ) return POLLIN;
+    if (ssl_error == SSL_ERROR_WANT_WRITE) return POLLOUT;
+    ERR_clear_error();
+    return 0;
+  }
+
+  ssize_t writeSome(const char* ptr, std::size_t size) {
+    for (;;) {
+      if (conn_.interrupted()) return -1;
+      short waitFor = 0;
+      if (ssl_ != nullptr) {
+        ERR_clear_error();
+        const int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+        if (n > 0) return n;
+        waitFor = sslWait(SSL_get_error(ssl_, n));
+      } else {
+        const ssize_t n = ::send(conn_.fd, ptr, size, MSG_NOSIGNAL);
+        if (n >= 0) return n;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) waitFor = POLLOUT;
+      }
+      if (waitFor == 0 || waitOn(conn_.fd, waitFor) != Wait::ready) return -1;
     }
   }
 
   Connection& conn_;
   SSL* ssl_;
   Millis io_timeout_;
-  std::array<char, std::size_t{16} * 1024> buffer_{};
-  std::size_t begin_ = 0;
-  std::size_t end_ = 0;
 };
 
-// httplib's request parsing and response writing, driven one request at a time by our
-// own connection loop (process_request is the protected entry point httplib offers).
-class RequestProcessor final : public httplib::Server {
+// Sends all of `data` on the non-blocking relay socket; false when the backend is gone,
+// does not read within the I/O timeout, or the connection is interrupted.
+bool sendToBackend(const ClientStream& stream, int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n > 0) {
+      data += n;
+      size -= static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (stream.waitOn(fd, POLLOUT) != ClientStream::Wait::ready) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Copies bytes both ways between the client and the backend until either side is done
+// or the connection is interrupted. A client that closes its sending side still gets the
+// rest of its answer; the backend closing its side ends the connection (after a response
+// that asked for it, an idle timeout, a truncated body). Nothing the backend sends after
+// an interruption reaches the client.
+void relay(Connection& conn, ClientStream& client) {
+  std::array<char, std::size_t{16} * 1024> buf{};
+  bool client_open = true;
+  for (;;) {
+    bool from_client = client_open && client.pending();
+    bool from_backend = false;
+    if (!from_client) {
+      std::array<pollfd, 3> fds{{{client_open ? conn.fd : -1, POLLIN, 0},
+                                 {conn.upstream, POLLIN, 0},
+                                 {conn.wake.fd(), POLLIN, 0}}};
+      int n = 0;
+      do {
+        n = ::poll(fds.data(), fds.size(), -1);  // idle limits are the backend's timeouts
+      } while (n < 0 && errno == EINTR);
+      if (n < 0 || fds[2].revents != 0) return;
+      from_client = fds[0].revents != 0;
+      from_backend = fds[1].revents != 0;
+    }
+    if (from_backend) {
+      const ssize_t n = ::recv(conn.upstream, buf.data(), buf.size(), 0);
+      if (n <= 0 && !(n < 0 && (errno == EINTR || errno == EAGAIN))) return;
+      if (conn.interrupted()) return;
+      if (n > 0 && !client.writeAll(buf.data(), static_cast<std::size_t>(n))) return;
+    }
+    if (from_client) {
+      const ssize_t n = client.read(buf.data(), buf.size());
+      if (n < 0) return;
+      if (n == 0) {
+        client_open = false;
+        ::shutdown(conn.upstream, SHUT_WR);
+      } else if (!sendToBackend(client, conn.upstream, buf.data(), static_cast<std::size_t>(n))) {
+        return;
+      }
+    }
+  }
+}
+
+// httplib calls enqueue() once per accepted connection; each gets a thread of its own, as
+// the emulator's own side does (its pool would make the ninth concurrent client wait).
+// httplib 0.11 declares enqueue() void, later releases bool: take whichever it is.
+using EnqueueResult =
+    decltype(std::declval<httplib::TaskQueue&>().enqueue(std::function<void()>{}));
+
+template <class R>
+R accepted() {
+  if constexpr (std::is_void_v<R>) {
+    return;
+  } else {
+    return true;
+  }
+}
+
+class ThreadPerTask final : public httplib::TaskQueue {
+ public:
+  ThreadPerTask() = default;
+  ThreadPerTask(const ThreadPerTask&) = delete;
+  ThreadPerTask& operator=(const ThreadPerTask&) = delete;
+  ~ThreadPerTask() override { shutdown(); }
+
+  EnqueueResult enqueue(std::function<void()> fn) override {
+    std::lock_guard lock(mu_);
+    for (auto it = tasks_.begin(); it != tasks_.end();) {
+      if (it->done->load()) {
+        it->thread.join();
+        it = tasks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    tasks_.push_back({std::thread([fn = std::move(fn), done] {
+                        fn();
+                        done->store(true);
+                      }),
+                      done});
+    return accepted<EnqueueResult>();
+  }
+
+  void shutdown() override {
+    std::list<Task> all;
+    {
+      std::lock_guard lock(mu_);
+      all.swap(tasks_);
+    }
+    for (auto& task : all)
+      task.thread.join();
+  }
+
+ private:
+  struct Task {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex mu_;
+  std::list<Task> tasks_;
+};
+
+// httplib's request parsing and response writing, through its public API only: a server
+// on a loopback port of its own, to which every client connection is relayed.
+class Backend {
  public:
   using Dispatch = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-  RequestProcessor(Dispatch dispatch, Seconds keep_alive) : dispatch_(std::move(dispatch)) {
+  Backend(Dispatch dispatch, Seconds keep_alive, Seconds io_timeout)
+      : dispatch_(std::move(dispatch)) {
     const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
       dispatch_(req, res);
     };
@@ -260,29 +364,74 @@ class RequestProcessor final : public httplib::Server {
       }
       dispatch_(with_body, res);
     };
-    Get(".*", handler);
-    Post(".*", reading);
-    Put(".*", reading);
-    Patch(".*", reading);
-    Delete(".*", reading);
-    Options(".*", handler);
-    // Only used for the Keep-Alive response header: our loop has no request limit.
-    set_keep_alive_max_count(std::numeric_limits<int>::max());
-    set_keep_alive_timeout(keep_alive.count());
-    set_payload_max_length(std::size_t{16} << 20);
-    // httplib stops writing provider content once it believes the listener is closed,
-    // which it reads from svr_sock_. Our listener lives elsewhere, so mark this one open;
-    // httplib never touches the value otherwise, as its own listen() is never called.
-    svr_sock_ = std::numeric_limits<int>::max();
+    server_.Get(".*", handler);
+    server_.Post(".*", reading);
+    server_.Put(".*", reading);
+    server_.Patch(".*", reading);
+    server_.Delete(".*", reading);
+    server_.Options(".*", handler);
+    server_.new_task_queue = [] { return new ThreadPerTask; };
+    // Headers and body are separate writes: without this, Nagle's algorithm holds the body
+    // back until the relay's delayed ACK (40 ms per response).
+    server_.set_tcp_nodelay(true);
+    // No limit on requests per connection; the count only shows in the Keep-Alive header.
+    server_.set_keep_alive_max_count(std::numeric_limits<int>::max());
+    server_.set_keep_alive_timeout(keep_alive.count());
+    server_.set_read_timeout(io_timeout.count());
+    server_.set_write_timeout(io_timeout.count());
+    server_.set_payload_max_length(std::size_t{16} << 20);
+  }
+  Backend(const Backend&) = delete;
+  Backend& operator=(const Backend&) = delete;
+  ~Backend() { stop(); }
+
+  Status start() {
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port_ <= 0) return makeError(EADDRNOTAVAIL, "cannot listen on a loopback port");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() does nothing until the accept loop runs.
+    while (!server_.is_running())
+      std::this_thread::sleep_for(Millis(1));
+    return Ok{};
   }
 
-  bool serveOne(httplib::Stream& stream, bool& connection_closed) {
-    return process_request(stream, false, connection_closed, nullptr);
+  // Ends the accept loop and joins every connection's thread: their relays must be gone.
+  void stop() {
+    if (!thread_.joinable()) return;
+    server_.stop();
+    thread_.join();
   }
+
+  [[nodiscard]] int port() const { return port_; }
 
  private:
   Dispatch dispatch_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
 };
+
+// A connected, non-blocking socket to the backend and its local port.
+Result<std::pair<int, int>> connectBackend(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return makeError(errno, "socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return makeError(err, "connect to the backend");
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::string ip;
+  int local_port = 0;
+  describeEndpoint(fd, false, ip, local_port);
+  return std::make_pair(fd, local_port);
+}
 
 HeaderList parseQuery(std::string_view target) {
   HeaderList params;
@@ -389,30 +538,37 @@ std::string percentDecode(std::string_view text, bool plus_is_space) {
 struct HttpServer::Impl {
   explicit Impl(HttpServerConfig c)
       : config(std::move(c)),
-        processor(
-            [this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); },
-            config.keep_alive_timeout) {}
+        backend([this](const httplib::Request& req, httplib::Response& res) { dispatch(req, res); },
+                config.keep_alive_timeout, config.io_timeout) {}
 
   HttpServerConfig config;
-  RequestProcessor processor;
+  Backend backend;
 
   // Listener state, changed by start/stop/setAccepting. Handlers may read `port` and
   // `listening` at any time, so those two never need the lock.
   std::mutex state_mu;
   int listen_fd = -1;
   bool stopped = false;
+  bool backend_started = false;
   std::atomic<int> port{0};
   std::atomic<bool> listening{false};
   std::unique_ptr<EventFd> accept_stop;
   std::thread accept_thread;
 
   std::mutex connections_mu;
-  std::list<std::unique_ptr<Connection>> connections;
-  std::map<std::thread::id, Connection*> by_thread;  // the connection each thread serves
+  std::list<std::shared_ptr<Connection>> connections;
+  // The backend sees each connection as the local port of its relay socket.
+  std::map<int, std::shared_ptr<Connection>> by_relay_port;
+  // The connection whose request each backend thread is handling right now.
+  std::map<std::thread::id, std::shared_ptr<Connection>> by_thread;
 
   std::atomic<std::uint64_t> accepted{0};
 
   Status listen(int wanted_port) {
+    if (!backend_started) {
+      if (auto s = backend.start(); !s) return s;
+      backend_started = true;
+    }
     auto fd = listenOn(config.bind_address, wanted_port);
     if (!fd) return fd.error();
     listen_fd = *fd;
@@ -456,7 +612,7 @@ struct HttpServer::Impl {
   void launch(int fd) {
     std::lock_guard lock(connections_mu);
     reapFinished();
-    auto& conn = connections.emplace_back(std::make_unique<Connection>(fd));
+    auto& conn = connections.emplace_back(std::make_shared<Connection>(fd));
     conn->thread = std::thread([this, c = conn.get()] { serve(*c); });
   }
 
@@ -478,7 +634,7 @@ struct HttpServer::Impl {
     for (auto& conn : connections) {
       // A control request that disables the service on its own connection still gets
       // its answer; the connection closes right after.
-      if (self != by_thread.end() && self->second == conn.get()) {
+      if (self != by_thread.end() && self->second == conn) {
         conn->close_after_response.store(true);
       } else {
         conn->interruptWith(how);
@@ -487,7 +643,7 @@ struct HttpServer::Impl {
   }
 
   void joinAll() {
-    std::list<std::unique_ptr<Connection>> all;
+    std::list<std::shared_ptr<Connection>> all;
     {
       std::lock_guard lock(connections_mu);
       all.swap(connections);
@@ -496,27 +652,49 @@ struct HttpServer::Impl {
       conn->thread.join();
   }
 
-  void serve(Connection& conn) {
-    {
-      std::lock_guard lock(connections_mu);
-      by_thread[std::this_thread::get_id()] = &conn;
+  // Relays to the backend, so the relay's port names the connection to dispatch().
+  bool attachRelay(Connection& conn, const std::shared_ptr<Connection>& self) {
+    auto relay_socket = connectBackend(backend.port());
+    if (!relay_socket) return false;
+    conn.upstream = relay_socket->first;
+    std::lock_guard lock(connections_mu);
+    by_relay_port[relay_socket->second] = self;
+    return true;
+  }
+
+  void detachRelay(Connection& conn) {
+    std::lock_guard lock(connections_mu);
+    for (auto it = by_relay_port.begin(); it != by_relay_port.end(); ++it) {
+      if (it->second.get() == &conn) {
+        by_relay_port.erase(it);
+        break;
+      }
     }
+  }
+
+  std::shared_ptr<Connection> sharedOf(const Connection& conn) {
+    std::lock_guard lock(connections_mu);
+    for (auto& c : connections) {
+      if (c.get() == &conn) return c;
+    }
+    return nullptr;
+  }
+
+  void serve(Connection& conn) {
     SSL* ssl = config.tls != nullptr ? SSL_new(config.tls) : nullptr;
     {
-      ConnectionStream stream(conn, ssl, Millis(config.io_timeout));
-      if ((config.tls == nullptr || ssl != nullptr) && stream.handshake()) {
-        while (stream.awaitRequest(Millis(config.keep_alive_timeout))) {
-          bool closed = false;
-          const bool ok = processor.serveOne(stream, closed);
-          if (!ok || closed || conn.interrupted() || conn.close_after_response.load()) break;
-        }
+      ClientStream stream(conn, ssl, Millis(config.io_timeout));
+      const auto self = sharedOf(conn);
+      if ((config.tls == nullptr || ssl != nullptr) && self && stream.handshake() &&
+          attachRelay(conn, self)) {
+        relay(conn, stream);
         stream.closeTls();
       }
     }
     if (ssl != nullptr) SSL_free(ssl);
-    {
-      std::lock_guard lock(connections_mu);
-      by_thread.erase(std::this_thread::get_id());
+    if (conn.upstream >= 0) {
+      detachRelay(conn);
+      ::close(conn.upstream);
     }
     if (conn.interrupt.load() == Interrupt::reset) {
       const linger abort_on_close{1, 0};  // close() then sends RST instead of FIN
@@ -526,13 +704,7 @@ struct HttpServer::Impl {
     conn.finished.store(true);
   }
 
-  Connection* currentConnection() {
-    std::lock_guard lock(connections_mu);
-    const auto it = by_thread.find(std::this_thread::get_id());
-    return it == by_thread.end() ? nullptr : it->second;
-  }
-
-  HttpRequest convert(const httplib::Request& req) const {
+  [[nodiscard]] HttpRequest convert(const httplib::Request& req) const {
     HttpRequest out;
     out.method = req.method;
     out.path = req.path;
@@ -545,26 +717,49 @@ struct HttpServer::Impl {
     return out;
   }
 
+  // Runs the handler on the backend's thread, with the client connection known to
+  // interruptAll() and to the delivery below.
   void dispatch(const httplib::Request& req, httplib::Response& res) {
+    std::shared_ptr<Connection> conn;
+    {
+      std::lock_guard lock(connections_mu);
+      const auto it = by_relay_port.find(req.remote_port);
+      if (it != by_relay_port.end()) conn = it->second;
+      if (conn) by_thread[std::this_thread::get_id()] = conn;
+    }
     HttpResponse response = config.handler(convert(req));
-    Connection* conn = currentConnection();
+    {
+      std::lock_guard lock(connections_mu);
+      by_thread.erase(std::this_thread::get_id());
+    }
+    deliver(std::move(response), conn.get(), res);
+  }
+
+  static void deliver(HttpResponse response, Connection* conn, httplib::Response& res) {
     res.status = response.status;
     for (const auto& [name, value] : response.headers)
       res.set_header(name, value);
     using Delivery = HttpResponse::Delivery;
     Delivery delivery = response.delivery;
     if (delivery == Delivery::truncate && response.body.size() < 2) delivery = Delivery::close;
+    const bool then_close = conn != nullptr && conn->close_after_response.load();
     switch (delivery) {
       case Delivery::normal:
-        res.set_content(response.body, response.content_type);
-        break;
+        if (!then_close) {
+          res.set_content(response.body, response.content_type);
+          break;
+        }
+        [[fallthrough]];
       case Delivery::truncate: {
+        // A provider that stops early makes httplib close the connection after what it
+        // wrote: half the body, or all of it when the connection must close afterwards.
         auto body = std::make_shared<std::string>(std::move(response.body));
+        const std::size_t send = delivery == Delivery::truncate ? body->size() / 2 : body->size();
         res.set_content_provider(
             body->size(), response.content_type,
-            [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-              if (offset == 0) sink.write(body->data(), body->size() / 2);
-              return false;  // httplib stops writing and the connection is closed
+            [body, send](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+              if (offset == 0 && send > 0) sink.write(body->data(), send);
+              return false;
             });
         break;
       }
@@ -601,6 +796,7 @@ void HttpServer::stop() {
   // Without the state lock: a handler still running may call setAccepting() or port().
   impl_->interruptAll(Interrupt::close);
   impl_->joinAll();
+  impl_->backend.stop();
 }
 
 Status HttpServer::setAccepting(bool accepting) {

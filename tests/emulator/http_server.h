@@ -1,7 +1,10 @@
-// The emulator's HTTP/1.1 server. cpp-httplib parses requests and writes responses; this
-// layer owns everything below that: the listening socket, one thread per connection, the
-// keep-alive loop, TLS, and the socket-level behaviour the fault controls need (reset a
-// connection, close without answering, stop accepting while connections are reset).
+// The emulator's HTTP/1.1 server. cpp-httplib parses requests and writes responses,
+// through its public API only (so any release from 0.11 to 0.18 will do): an
+// httplib::Server listens on a loopback port of its own, and this layer relays each client
+// connection to it. This layer owns everything the client sees below HTTP: the listening
+// socket, one thread per connection, TLS, and the socket-level behaviour the fault
+// controls need (reset a connection, close without answering, stop accepting while
+// connections are reset, count connections, stop at once).
 #pragma once
 
 #include <cstdint>

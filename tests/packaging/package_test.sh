@@ -100,7 +100,9 @@ description=$(dpkg-deb -f "$deb" Description)
 [[ ${description%%$'\n'*} == *"metadata"* ]] || fail "Description: $description"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for dep in fuse3 libfuse3-3 libcurl4 libc6; do
+# Library package names carry their soname and, from Debian 13, the 64-bit time_t
+# transition: libfuse3-3 or libfuse3-4, libcurl4 or libcurl4t64.
+for dep in fuse3 'libfuse3-[0-9]+' 'libcurl4(t64)?' libc6; do
   grep -Eq "(^|, )$dep( \\([^)]*\\))?(,|$)" <<<"$depends" || fail "Depends lacks $dep: $depends"
 done
 

@@ -212,6 +212,21 @@ TEST_F(ServiceClient, PersistentFailureStopsAtTheDeadline) {
   EXPECT_GT(getCount(kInstance), 5U);
 }
 
+// A machine slow enough that the last retry outlives the deadline still reports the
+// service's answer, not the timeout of that cut-short retry.
+TEST_F(ServiceClient, RetryCutShortByTheDeadlineReportsTheLastAnswer) {
+  ASSERT_TRUE(tokens_->token(deadlineIn(5s)).ok());
+  emu_->addFault(statusFault(kInstance, 500, 2));
+  emu_->addFault(kindFault(emu::Fault::Kind::hang, kInstance));
+  auto body = get(kInstance, "", 1500ms);
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(body.error().errnum, EIO);
+  EXPECT_EQ(body.error().http_status, 500);
+  EXPECT_FALSE(body.error().trace.empty());
+  EXPECT_EQ(getCount(kInstance), 3U);
+  emu_->clearFaults();
+}
+
 TEST_F(ServiceClient, AttemptsAreCapped) {
   api_.retry.max_attempts = 3;
   emu_->addFault(statusFault(kInstance, 502));
