@@ -140,8 +140,8 @@ class Prober {
 //   - the signal thread: SIGTERM, SIGINT and SIGHUP are handled there, blocked elsewhere.
 // libcurl runs on the thread that asks (HttpTransport starts none). Members are in start
 // order; destruction stops them in reverse, each before what it uses.
-// Lock order: a lock is never held across a fetch, a kernel notification or another
-// object's lock, with one exception documented at ResourceCache::refreshDue.
+// Lock order: no lock is held across a fetch, a kernel notification, a callback or another
+// object's lock, but for leaf locks (docs/architecture.md, "Locks").
 struct Daemon::Threads {
   explicit Threads(Daemon& d)
       : invalidator([&d](const mount::Invalidation& i) { return d.session_.notify(i); }, d.log_),
