@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <functional>
+#include <utility>
 
 #include "cli/environment.h"
 #include "cli/mountpoint.h"
@@ -98,31 +100,20 @@ std::string startupLine(const Config& c) {
   return line;
 }
 
-// Starts the cache's refresher; stops it and its fetch workers, and drops the change
-// callback, when destroyed.
-class Refresher {
+// A background activity of another object: start() starts it, destruction stops it (the
+// cache's refresher and workers, the service's prober).
+class Background {
  public:
-  explicit Refresher(cache::ResourceCache& cache) : cache_(cache) {}
-  ~Refresher() { cache_.stop(); }
-  Refresher(const Refresher&) = delete;
-  Refresher& operator=(const Refresher&) = delete;
-  void start() { cache_.startRefresher(); }
+  Background(std::function<void()> start, std::function<void()> stop)
+      : start_(std::move(start)), stop_(std::move(stop)) {}
+  ~Background() { stop_(); }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  void start() { start_(); }
 
  private:
-  cache::ResourceCache& cache_;
-};
-
-// Starts the probe that watches an unanswering service; stops it when destroyed.
-class Prober {
- public:
-  explicit Prober(service::ServiceHealth& health) : health_(health) {}
-  ~Prober() { health_.stop(); }
-  Prober(const Prober&) = delete;
-  Prober& operator=(const Prober&) = delete;
-  void start() { health_.start(); }
-
- private:
-  service::ServiceHealth& health_;
+  std::function<void()> start_;
+  std::function<void()> stop_;
 };
 
 }  // namespace
@@ -145,8 +136,8 @@ class Prober {
 struct Daemon::Threads {
   explicit Threads(Daemon& d)
       : invalidator([&d](const mount::Invalidation& i) { return d.session_.notify(i); }, d.log_),
-        refresher(d.cache_),
-        prober(d.health_),
+        refresher([&d] { d.cache_.startRefresher(); }, [&d] { d.cache_.stop(); }),
+        prober([&d] { d.health_.start(); }, [&d] { d.health_.stop(); }),
         signals(
             [&d, this] {
               d.cache_.expireAll();
@@ -168,8 +159,8 @@ struct Daemon::Threads {
   }
 
   mount::Invalidator invalidator;
-  Refresher refresher;
-  Prober prober;
+  Background refresher;  // stops the fetch workers too, and drops the change callback
+  Background prober;
   SignalThread signals;
 };
 
