@@ -164,6 +164,9 @@ struct Transfer {
   bool over_cap = false;
   std::string request_id;
   std::string retry_after;
+  std::string etag;
+  std::string metadata_flavor;
+  std::string location;
 };
 
 std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
@@ -185,6 +188,9 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
     // A new response (after "100 Continue") starts over.
     transfer->request_id.clear();
     transfer->retry_after.clear();
+    transfer->etag.clear();
+    transfer->metadata_flavor.clear();
+    transfer->location.clear();
     return n;
   }
   const std::size_t colon = line.find(':');
@@ -193,6 +199,9 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
   const std::string_view value = trim(line.substr(colon + 1)).substr(0, kMaxHeaderValue);
   if (equalsIgnoreCase(name, "X-Request-Id")) transfer->request_id = value;
   if (equalsIgnoreCase(name, "Retry-After")) transfer->retry_after = value;
+  if (equalsIgnoreCase(name, "ETag")) transfer->etag = value;
+  if (equalsIgnoreCase(name, "Metadata-Flavor")) transfer->metadata_flavor = value;
+  if (equalsIgnoreCase(name, "Location")) transfer->location = value;
   return n;
 }
 
@@ -373,8 +382,11 @@ std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_v
 
 std::vector<std::string> defaultResolve(std::string_view endpoint) {
   std::optional<std::string> entry = resolveEntry(endpoint, kMetadataAddress);
-  if (!entry || !entry->starts_with(std::string(kMetadataHost) + ":")) return {};
-  return {std::move(*entry)};
+  if (!entry) return {};
+  for (std::string_view host : {kMetadataHost, kGoogleMetadataHost}) {
+    if (entry->starts_with(std::string(host) + ":")) return {std::move(*entry)};
+  }
+  return {};
 }
 
 struct HttpTransport::Impl {
@@ -542,6 +554,9 @@ HttpResult HttpTransport::Impl::attempt(CURL* handle, const HttpRequest& request
   response.body = std::move(transfer.body);
   response.request_id = std::move(transfer.request_id);
   response.retry_after = parseRetryAfter(transfer.retry_after);
+  response.etag = std::move(transfer.etag);
+  response.metadata_flavor = std::move(transfer.metadata_flavor);
+  response.location = std::move(transfer.location);
   return response;
 }
 
