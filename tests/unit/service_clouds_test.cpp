@@ -8,6 +8,7 @@
 #include "emulator/emulator.h"
 #include "service/aws.h"
 #include "service/azure.h"
+#include "service/cloud_detect.h"
 #include "service/gcp.h"
 
 namespace mdfs::service {
@@ -206,6 +207,34 @@ TEST_F(Azure, AnUnsupportedApiVersionIsABadRequest) {
   ASSERT_FALSE(doc.ok());
   EXPECT_EQ(doc.error().http_status, 400);
   EXPECT_EQ(doc.error().errnum, EIO);
+}
+
+}  // namespace
+}  // namespace mdfs::service
+
+namespace mdfs::service {
+namespace {
+
+std::string dmi(const char* name) {
+  return std::string(MDFS_SOURCE_DIR) + "/tests/emulator/dmi/" + name;
+}
+
+TEST(CloudDetection, EachCloudByItsSmbiosMarker) {
+  EXPECT_EQ(detectCloud(dmi("aws-nitro")).cloud, Cloud::aws);
+  EXPECT_EQ(detectCloud(dmi("aws-xen")).cloud, Cloud::aws);
+  EXPECT_EQ(detectCloud(dmi("gcp")).cloud, Cloud::gcp);
+  EXPECT_EQ(detectCloud(dmi("azure")).cloud, Cloud::azure);
+  EXPECT_EQ(detectCloud(dmi("ibm")).cloud, Cloud::ibm);
+  auto azure = detectCloud(dmi("azure"));
+  EXPECT_NE(azure.reason.find("chassis_asset_tag"), std::string::npos) << azure.reason;
+}
+
+TEST(CloudDetection, UnknownHardwareMeansIbmAndSaysWhy) {
+  auto unknown = detectCloud(dmi("unknown"));
+  EXPECT_EQ(unknown.cloud, Cloud::ibm);
+  EXPECT_NE(unknown.reason.find("IBM Cloud assumed"), std::string::npos) << unknown.reason;
+  EXPECT_NE(unknown.reason.find("LENOVO"), std::string::npos) << unknown.reason;
+  EXPECT_EQ(detectCloud("/nonexistent").cloud, Cloud::ibm);
 }
 
 }  // namespace
