@@ -445,7 +445,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::build(const EndpointSpec& spec, std:
 }
 
 std::span<const Node> Snapshot::children(const Node& dir) const {
-  if (dir.kind != Node::Kind::directory || dir.count == 0) return {};
+  if (dir.kind != Node::Kind::directory || dir.remote || dir.count == 0) return {};
   return {nodes_.data() + dir.first, dir.count};
 }
 
