@@ -422,7 +422,21 @@ struct HttpTransport::Impl {
   Slist resolve;
   HandlePool pool;
   std::atomic<std::uint64_t> connections{0};
+  std::atomic<bool> closing{false};
+  Mutex close_mu;
+  CondVar closed;
 };
+
+namespace {
+
+// CURLOPT_XFERINFOFUNCTION, called about once a second during a transfer: a non-zero
+// answer aborts it (CURLE_ABORTED_BY_CALLBACK).
+int onProgress(void* closing, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+               curl_off_t /*ulnow*/) {
+  return static_cast<std::atomic<bool>*>(closing)->load() ? 1 : 0;
+}
+
+}  // namespace
 
 void HttpTransport::Impl::applyPolicy(OptionSetter& set) const {
   set(CURLOPT_NOSIGNAL, 1L);
@@ -463,6 +477,9 @@ CURLcode HttpTransport::Impl::configure(CURL* handle, const HttpRequest& request
   set(CURLOPT_WRITEDATA, &transfer);
   set(CURLOPT_HEADERFUNCTION, onHeader);
   set(CURLOPT_HEADERDATA, &transfer);
+  set(CURLOPT_NOPROGRESS, 0L);
+  set(CURLOPT_XFERINFOFUNCTION, onProgress);
+  set(CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&closing));
   setMethod(set, request);
   if (options.wire_trace && log.enabled(LogLevel::debug)) {
     set(CURLOPT_VERBOSE, 1L);
@@ -566,12 +583,29 @@ HttpTransport::HttpTransport(TransportOptions options, const Logger& log)
 HttpTransport::~HttpTransport() = default;
 
 HttpResult HttpTransport::perform(const HttpRequest& request, Deadline deadline) {
+  if (impl_->closing) {
+    return makeTransferError(Outcome::unreachable,
+                             request.method + " " + request.url + ": metadatafs is stopping");
+  }
   Lease lease(impl_->pool, impl_->pool.acquire(deadline));
   if (lease.get() == nullptr) {
     return makeTransferError(Outcome::timed_out, request.method + " " + request.url +
                                                      ": no free connection before the deadline");
   }
   return impl_->run(lease.get(), request, deadline);
+}
+
+bool HttpTransport::pause(Millis pause) {
+  UniqueLock lock(impl_->close_mu);
+  return !impl_->closed.wait_for(lock, pause, [this] { return impl_->closing.load(); });
+}
+
+void HttpTransport::close() {
+  {
+    MutexLock lock(impl_->close_mu);
+    impl_->closing = true;
+  }
+  impl_->closed.notify_all();
 }
 
 std::uint64_t HttpTransport::connectionsOpened() const {

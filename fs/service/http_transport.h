@@ -91,6 +91,11 @@ class HttpTransport {
 
   // One attempt, bounded by the deadline (waiting for a free handle included).
   HttpResult perform(const HttpRequest& request, Deadline deadline);
+  // Waits `pause` (a retry's backoff); false at once when the transport closes meanwhile.
+  bool pause(Millis pause);
+  // For shutdown: transfers under way end within about a second, later ones and pauses
+  // at once, so no thread waits out a hung service's timeout before the daemon exits.
+  void close();
 
   // TCP (or TLS) connections opened so far; reuse keeps this at one per pooled handle.
   [[nodiscard]] std::uint64_t connectionsOpened() const;

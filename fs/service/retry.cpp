@@ -77,7 +77,7 @@ HttpResult Retrier::send(const HttpRequest& request, Deadline deadline, FetchSta
     }
     log_.debug(request.method + " " + request.url + ": " + describeResult(last) + "; retry " +
                std::to_string(retry) + " in " + std::to_string(pause.count()) + " ms");
-    std::this_thread::sleep_for(pause);
+    if (!http_.pause(pause)) break;                       // stopping
     if (auto held = heldBack()) return std::move(*held);  // another request found it down
     last = http_.perform(request, deadline);
     count(stats, true, last);
