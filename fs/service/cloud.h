@@ -9,13 +9,14 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/cloud.h"
 #include "common/error.h"
 #include "common/fetch_stats.h"
 #include "service/http_transport.h"
 
 namespace mdfs::service {
 
-enum class Cloud : std::uint8_t { ibm, aws, gcp, azure };
+using mdfs::Cloud;
 
 std::string_view cloudName(Cloud cloud);
 std::optional<Cloud> parseCloud(std::string_view name);

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "tree/listing.h"
+#include "tree/names.h"
 
 namespace mdfs::tree {
 namespace {
@@ -79,6 +80,44 @@ TEST(Listing, SecretsFollowTheirPathsInTheTree) {
   ASSERT_TRUE(id.ok());
   EXPECT_FALSE(id.value()->root().secret);
   EXPECT_EQ(id.value()->data(id.value()->root()), "i-0abc\n") << "the newline rule";
+}
+
+}  // namespace
+}  // namespace mdfs::tree
+
+namespace mdfs::tree {
+namespace {
+
+TEST(CloudCatalogs, TheTextCloudsStartFromTheirRootListing) {
+  Catalog aws("", Cloud::aws);
+  ASSERT_EQ(aws.endpoints().size(), 1U);
+  EXPECT_EQ(aws.endpoints()[0].api_path, "/latest/");
+  EXPECT_EQ(aws.endpoints()[0].format, Format::listing);
+  Catalog gcp("", Cloud::gcp);
+  const auto& g = gcp.endpoints()[0];
+  EXPECT_TRUE(g.isSecret("instance/service-accounts/default/token"));
+  EXPECT_TRUE(g.isSecret("instance/service-accounts/1234-compute@x.iam/token"));
+  EXPECT_FALSE(g.isSecret("instance/service-accounts/default/email"));
+  EXPECT_TRUE(g.isBlob("instance/attributes/user-data"));
+}
+
+TEST(CloudCatalogs, AzureServesItsUserDataDecoded) {
+  Catalog azure("", Cloud::azure);
+  ASSERT_EQ(azure.endpoints().size(), 2U);
+  const auto& instance = azure.endpoints()[0];
+  EXPECT_EQ(instance.api_path, "/metadata/instance");
+  EXPECT_TRUE(instance.rawIsSecret());
+  auto snap = Snapshot::build(instance,
+                              R"({"compute":{"userData":"IyFiaW4vc2gKZWNobyBoaQo=","name":"vm"}})",
+                              RenderOptions{}, {}, 1);
+  ASSERT_TRUE(snap.ok());
+  const Node* user = snap.value()->find("compute/userData");
+  ASSERT_NE(user, nullptr);
+  EXPECT_EQ(snap.value()->data(*user), "#!bin/sh\necho hi\n");
+  EXPECT_TRUE(user->secret);
+  EXPECT_EQ(snap.value()->data(*snap.value()->find("compute/name")), "vm\n");
+  EXPECT_EQ(decodeBase64("aGk"), "hi");
+  EXPECT_FALSE(decodeBase64("not base64!").has_value());
 }
 
 }  // namespace
