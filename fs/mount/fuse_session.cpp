@@ -2,11 +2,16 @@
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
+#include <linux/fuse.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <system_error>
 
@@ -23,6 +28,10 @@ struct FuseSession::State {
   std::atomic<bool> no_opendir{false};  // likewise for directories
   pthread_t loop_thread{};
   std::atomic<bool> looping{false};
+  // The INIT exchange, seen by the session's own I/O (see ioRead).
+  std::atomic<std::uint64_t> init_unique{0};
+  std::atomic<bool> kernel_parallel_dirops{false};  // offered by the kernel
+  std::atomic<bool> parallel_dirops{false};         // wanted by opInit
 };
 
 namespace {
@@ -114,10 +123,12 @@ void opInit(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA) conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
-  // Lookups in one directory need not wait for each other (a cold walk of a directory
-  // otherwise fetches one name at a time). libfuse 3.14 does not forward this flag yet;
-  // newer releases do when the filesystem asks.
+  // Lookups and listings in one directory need not wait for each other: a cold walk of a
+  // directory otherwise fetches one name at a time, and with a failing service one call
+  // waits behind several others' deadlines. libfuse before 3.17 does not forward this
+  // flag; ioWritev does.
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  s.parallel_dirops = (conn->want & FUSE_CAP_PARALLEL_DIROPS) != 0;
   conn->want &= ~static_cast<unsigned>(FUSE_CAP_WRITEBACK_CACHE);
   s.initialized = true;
 }
@@ -178,7 +189,8 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   guarded(req, plus ? "readdirplus" : "readdir", [&] {
     auto o = ownerOf(req);
-    auto buf = std::make_unique_for_overwrite<char[]>(size);
+    // Not zero-filled (std::make_unique_for_overwrite is missing from libstdc++ 10).
+    std::unique_ptr<char[]> buf(new char[size]);  // NOLINT(modernize-make-unique)
     size_t used = 0;
     auto emit = [&](const DirEntry& d, std::uint64_t next) {
       size_t room = size - used;
@@ -261,6 +273,49 @@ constexpr auto kNotImplemented = [](fuse_req_t req, auto... /*unused*/) {
   fuse_reply_err(req, ENOSYS);
 };
 
+// The session's I/O on /dev/fuse: plain read(2) and writev(2), except that the reply to
+// INIT also carries FUSE_PARALLEL_DIROPS when the kernel offered it and opInit wants it
+// (libfuse before 3.17 drops that flag, and the kernel then serializes every lookup and
+// readdir of a directory behind one lock). errno is left as the system call set it.
+ssize_t ioRead(int fd, void* buf, size_t len, void* userdata) {
+  const ssize_t n = ::read(fd, buf, len);
+  if (n >= static_cast<ssize_t>(sizeof(fuse_in_header) + sizeof(fuse_init_in))) {
+    const int saved = errno;
+    fuse_in_header in{};
+    std::memcpy(&in, buf, sizeof in);
+    if (in.opcode == FUSE_INIT) {
+      fuse_init_in init{};
+      std::memcpy(&init, static_cast<const char*>(buf) + sizeof in, sizeof init);
+      auto& s = *static_cast<State*>(userdata);
+      s.kernel_parallel_dirops = (init.flags & FUSE_PARALLEL_DIROPS) != 0;
+      s.init_unique = in.unique;
+    }
+    errno = saved;
+  }
+  return n;
+}
+
+void patchInitReply(State& s, struct iovec* iov, int count) {
+  if (count < 2 || iov[0].iov_len < sizeof(fuse_out_header)) return;
+  fuse_out_header out{};
+  std::memcpy(&out, iov[0].iov_base, sizeof out);
+  if (out.unique != s.init_unique || out.error != 0) return;
+  s.init_unique = 0;
+  constexpr std::size_t kFlagsEnd = offsetof(fuse_init_out, flags) + sizeof(std::uint32_t);
+  if (!s.parallel_dirops || !s.kernel_parallel_dirops || iov[1].iov_len < kFlagsEnd) return;
+  char* at = static_cast<char*>(iov[1].iov_base) + offsetof(fuse_init_out, flags);
+  std::uint32_t flags = 0;
+  std::memcpy(&flags, at, sizeof flags);
+  flags |= FUSE_PARALLEL_DIROPS;
+  std::memcpy(at, &flags, sizeof flags);
+}
+
+ssize_t ioWritev(int fd, struct iovec* iov, int count, void* userdata) {
+  auto& s = *static_cast<State*>(userdata);
+  if (s.init_unique != 0) patchInitReply(s, iov, count);
+  return ::writev(fd, iov, count);
+}
+
 fuse_lowlevel_ops makeOps() {
   fuse_lowlevel_ops ops{};
   ops.init = opInit;
@@ -321,6 +376,12 @@ Status FuseSession::mount(const std::vector<std::string>& args, const std::strin
     return makeError(EIO, "cannot mount at " + mountpoint);
   }
   state_->mounted = true;
+  fuse_custom_io io{};
+  io.read = ioRead;
+  io.writev = ioWritev;
+  if (int rc = fuse_session_custom_io(state_->se, &io, fuse_session_fd(state_->se)); rc != 0) {
+    return makeError(-rc, "cannot set up the FUSE session's I/O");
+  }
   return Ok{};
 }
 
