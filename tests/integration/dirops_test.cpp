@@ -70,7 +70,7 @@ Outcome list(const std::string& dir) {
     o.err = errno;
   } else {
     errno = 0;
-    while (readdir(d) != nullptr) {
+    while (readdir(d) != nullptr) {  // NOLINT(concurrency-mt-unsafe): one DIR per call
     }
     o.err = errno;
     closedir(d);

@@ -59,6 +59,11 @@ class Mount {
   int stop(int signal = SIGTERM);
   // SIGKILL, as a crash would: the mountpoint is left dead until the destructor.
   void crash();
+  // The daemon's process id while it runs (-1 once it has been reaped).
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  // Waits up to `limit` for the daemon to exit on its own (after an unmount): its exit
+  // status (128 + signal when killed), or -1 while it is still running.
+  int waitExit(std::chrono::milliseconds limit);
 
  private:
   bool waitMounted();
