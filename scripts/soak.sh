@@ -299,13 +299,14 @@ while :; do
 done
 
 # ---------------------------------------------------------------- stop and judge
-enter_phase healthy
+# The readers stop first, judged by the phase they are in; then the faults go.
 problems=()
 kill -TERM "$rd_pid"
 wait_gone "$rd_pid" $(((timeout_s + 1) * 50 + 50)) || problems+=("the readers did not stop")
 rd_rc=0
 wait "$rd_pid" || rd_rc=$?
 rd_pid=""
+enter_phase healthy
 summary=$(head -1 "$work/readers.out")
 ((rd_rc == 0)) || problems+=("the readers saw $(kv "$summary" defects) defect(s) (exit status $rd_rc), listed below")
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test through CTest in three
 # configurations: plain, AddressSanitizer+UndefinedBehaviorSanitizer, ThreadSanitizer.
+# The plain configuration also runs the benchmarks' smoke run (scripts/bench.sh --quick)
+# and two minutes of the soak under faults (scripts/soak.sh --minutes 2).
 # Exits non-zero if any build or test fails.
 #
 #   scripts/test.sh                 all three configurations
@@ -46,6 +48,10 @@ run_config() {
     echo "=== $name: benchmark smoke run (scripts/bench.sh --quick)"
     scripts/bench.sh --quick --no-build --build-dir "$dir" >"$dir/bench-quick.log" 2>&1 ||
       { tail -40 "$dir/bench-quick.log"; return 1; }
+    # Two minutes of the soak under faults: fails on a leak, a hang or an undocumented errno.
+    echo "=== $name: soak under faults (scripts/soak.sh --minutes 2)"
+    scripts/soak.sh --minutes 2 --no-build --build-dir "$dir" >"$dir/soak.log" 2>&1 ||
+      { tail -60 "$dir/soak.log"; return 1; }
   fi
 }
 
