@@ -12,6 +12,8 @@
 #            --build-dir DIR (build)  --no-build  --out FILE (also write the table there)
 #   for experiments: --phases "500 healthy" (another cycle; it must end with healthy)
 #            --hup-every S (0: no SIGHUP)  --fs-options OPTS (more -o options for the mount)
+#            --wrap CMD (run the daemon under CMD, e.g. "heaptrack -o FILE"; the daemon
+#            must be a direct child of CMD)
 # The daemon's log, the events (phases, SIGHUPs), the readers' report and the emulator's
 # log are copied to DIR/soak-logs/ when the soak fails; their lines start with the time.
 #
@@ -59,9 +61,10 @@ out_file=""
 phases=(down 500 429 garbage hang token-expiry healthy)
 hup_every=2
 fs_options=""
+wrap=()
 while (($#)); do
   case $1 in
-    --minutes | --readers | --timeout | --max-stale | --build-dir | --out | --phases | --hup-every | --fs-options)
+    --minutes | --readers | --timeout | --max-stale | --build-dir | --out | --phases | --hup-every | --fs-options | --wrap)
       (($# >= 2)) || { echo "soak.sh: $1 needs a value" >&2; exit 2; } ;;&
     --minutes) minutes=$2; shift ;;
     --readers) readers=$2; shift ;;
@@ -73,6 +76,7 @@ while (($#)); do
     --phases) read -ra phases <<<"$2"; shift ;;
     --hup-every) hup_every=$2; shift ;;
     --fs-options) fs_options=,$2; shift ;;
+    --wrap) read -ra wrap <<<"$2"; shift ;;
     -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "soak.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -118,7 +122,8 @@ mkdir "$mnt"
 emu_pid=""
 emu_url=""
 ctl_url=""
-fs_pid=""
+fs_pid=""  # the daemon
+fs_job=""  # what the script started: the daemon, or the --wrap command running it
 rd_pid=""
 
 is_mounted() { awk -v m="$mnt" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
@@ -143,10 +148,19 @@ stop_pid() {  # pid, tenths of a second to wait after SIGTERM before SIGKILL
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if ((rc != 0)); then
+    mkdir -p "$build_dir/soak-logs"
+    local f
+    for f in fs.log events.log readers.out readers.err emu.out emu.err rss.log; do
+      [[ ! -f $work/$f ]] || cp "$work/$f" "$build_dir/soak-logs/"
+    done
+    echo "soak.sh: logs in $build_dir/soak-logs/" >&2
+  fi
   # Hung requests first, so that nothing waits on them.
   [[ -z $ctl_url ]] || { ctl DELETE faults && ctl PUT service '{"enabled":true}'; } >/dev/null 2>&1 || true
   stop_pid "$rd_pid" 100
   stop_pid "$fs_pid" 100
+  [[ $fs_job == "$fs_pid" ]] || stop_pid "$fs_job" 300
   is_mounted && { fusermount3 -u "$mnt" 2>/dev/null || fusermount3 -uz "$mnt" || true; }
   stop_pid "$emu_pid" 50
   # Never remove anything below a mount that is still there.
@@ -188,12 +202,16 @@ stamp() { local line; while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTI
 event() { printf '%s %s\n' "$EPOCHREALTIME" "$*" >>"$work/events.log"; }
 
 fs_mount() {
-  "$FS" "$mnt" -f -o "endpoint=$emu_url,ttl=1,timeout=$timeout_s,max_stale=$max_stale$fs_options" \
+  "${wrap[@]}" "$FS" "$mnt" -f -o "endpoint=$emu_url,ttl=1,timeout=$timeout_s,max_stale=$max_stale$fs_options" \
     2> >(stamp >>"$work/fs.log") &
   fs_pid=$!
+  fs_job=$fs_pid
   local i
-  for ((i = 0; i < 500; i++)); do
-    is_mounted && return 0
+  for ((i = 0; i < 1000; i++)); do
+    if is_mounted; then
+      ((${#wrap[@]} == 0)) || fs_pid=$(pgrep -n -x metadatafs -P "$fs_job")
+      return 0
+    fi
     kill -0 "$fs_pid" 2>/dev/null || break
     sleep 0.01
   done
@@ -212,8 +230,8 @@ enter_phase() {  # name
   else
     announce "$1"
   fi
-  ctl DELETE faults >/dev/null
-  ctl PUT service '{"enabled":true}' >/dev/null
+  { ctl DELETE faults && ctl PUT service '{"enabled":true}'; } >/dev/null ||
+    die "control request clearing the faults for phase $1"
   case $1 in
     down) ctl PUT service '{"enabled":false}' ;;
     500) ctl POST faults '{"kind":"status","status":500}' ;;
@@ -232,6 +250,7 @@ samples=()    # "t rss_kib fds threads inodes calls errors defects max_us reques
 sample() {  # elapsed seconds
   local st=/proc/$fs_pid/status rss thr fds ino prog calls errs defs maxus reqs
   rss=$(awk '/^VmRSS:/ { print $2 }' "$st")
+  echo "$1 $(grep -E '^(RssAnon|RssFile|RssShmem):' "$st" | tr -s ' \t' ' ' | tr '\n' ' ')" >>"$work/rss.log"
   thr=$(awk '/^Threads:/ { print $2 }' "$st")
   fds=$(find "/proc/$fs_pid/fd" -mindepth 1 -maxdepth 1 | wc -l)
   # f_files of statfs is the daemon's inode count (statfs needs no network).
@@ -274,7 +293,12 @@ phase_i=0
 while :; do
   t=$(now_ms)
   ((t < end)) || break
-  kill -0 "$fs_pid" 2>/dev/null || { tail -30 "$work/fs.log" >&2; die "metadatafs died"; }
+  if ! kill -0 "$fs_pid" 2>/dev/null; then
+    tail -30 "$work/fs.log" >&2
+    grep -q 'received SIG' "$work/fs.log" && die "metadatafs was stopped by a signal from outside the soak"
+    die "metadatafs died"
+  fi
+  kill -0 "$emu_pid" 2>/dev/null || { tail -30 "$work/emu.err" >&2; die "the emulator died"; }
   kill -0 "$rd_pid" 2>/dev/null || { cat "$work/readers.err" >&2; die "the readers died"; }
   if ((hup_every > 0 && t >= next_hup)); then
     kill -HUP "$fs_pid"
@@ -313,12 +337,13 @@ summary=$(head -1 "$work/readers.out")
 kill -TERM "$fs_pid"
 if wait_gone "$fs_pid" 50; then
   fs_rc=0
-  wait "$fs_pid" || fs_rc=$?
+  wait "$fs_job" || fs_rc=$?
   ((fs_rc == 0)) || problems+=("metadatafs exited with status $fs_rc after SIGTERM")
 else
   problems+=("metadatafs did not exit within 5 s of SIGTERM")
 fi
 fs_pid=""
+fs_job=""
 is_mounted && problems+=("$mnt is still mounted after metadatafs stopped")
 
 # The growth check: every sample after the first minute against the first minute's
@@ -371,9 +396,6 @@ cat "$work/table.md"
 [[ -z $out_file ]] || cp "$work/table.md" "$out_file"
 if ((${#problems[@]})); then
   grep '^defect: ' "$work/readers.out" | head -50 >&2 || true
-  mkdir -p "$build_dir/soak-logs"
-  cp "$work"/{fs.log,events.log,readers.out,readers.err,emu.err} "$build_dir/soak-logs/"
-  echo "soak.sh: logs in $build_dir/soak-logs/" >&2
   printf 'soak.sh: %s\n' "${problems[@]}" >&2
   die "${#problems[@]} problem(s)"
 fi

@@ -346,6 +346,26 @@ TEST_F(Recovery, SigtermDoesNotWaitForARefreshInFlight) {
       << "the daemon waited for its background refresh (timeout=15) before exiting";
 }
 
+// Likewise the probe that asks a silent service whether it is back.
+TEST_F(Recovery, SigtermDoesNotWaitForAProbeInFlight) {
+  addFault(emu::Fault::Kind::hang, "*");
+  Mount m(emulator_, {"timeout=15"});
+  ASSERT_TRUE(m.mounted());
+  int err = 0;
+  readFile(m.at("instance/name"), &err);  // no answer in 15 s: the service is known down
+  EXPECT_TRUE(err == EIO || err == ETIMEDOUT) << std::strerror(err);
+  // The first probe goes out 250 ms later, and hangs too.
+  ASSERT_TRUE(waitFor([&] { return emulator_.requests("GET", "/metadata/v1/instance") >= 2; }, 5s));
+  std::this_thread::sleep_for(100ms);
+  const auto signalled = Clock::now();
+  ASSERT_EQ(kill(m.pid(), SIGTERM), 0);
+  const int status = m.waitExit(20s);
+  const auto exited = Clock::now();
+  EXPECT_EQ(status, 0) << m.log();
+  EXPECT_LT(msBetween(signalled, exited), 2000)
+      << "the daemon waited for its probe of the service (timeout=6) before exiting";
+}
+
 TEST_F(Recovery, SigtermReleasesTheMountAtOnceWhateverTheDaemonStillWaitsFor) {
   Mount m(emulator_, {"ttl=2", "timeout=15"});
   ASSERT_TRUE(m.mounted());
