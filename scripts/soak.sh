@@ -116,7 +116,7 @@ for p in "$FS" "$EMU" "$READERS"; do
 done
 
 # ---------------------------------------------------------------- processes and cleanup
-work=$(mktemp -d /tmp/mdfs-soak.XXXXXX)
+work=$(mktemp -d /tmp/metadatafs-soak.XXXXXX)
 mnt=$work/mnt
 mkdir "$mnt"
 emu_pid=""
@@ -183,6 +183,7 @@ ctl() {  # METHOD PATH [JSON]
 }
 
 emu_start() {
+  : >"$work/emu.out"
   "$EMU" --port 0 --control-port 0 >"$work/emu.out" 2>"$work/emu.err" &
   emu_pid=$!
   local i
