@@ -6,6 +6,8 @@
 #   garbage (200 with a body that is not JSON) / hang (requests never answered) /
 #   token expiry (every token expired, then again every second) / healthy.
 # Every 10 s it samples the daemon's RSS, open fds and threads (and its inode count).
+# The mount's timeout=2 ends a hung request within its phase, and max_stale=2 makes every
+# fault phase serve stale copies first and errors after.
 #
 #   scripts/soak.sh [--minutes N]     (default 30; CI runs --minutes 2)
 #   options: --readers N (64)  --timeout S (the mount's timeout=, 2)  --max-stale S (2)
@@ -30,17 +32,18 @@
 #  - a reader sees an undocumented outcome. Documented, and so accepted, are: EIO,
 #    ETIMEDOUT and EACCES (DESIGN §3: service unreachable, timed out, 5xx/429 after the
 #    deadline, malformed answer, token refused) from a call that overlapped a fault phase
-#    (the phase is announced before a fault is applied and "healthy" only after it is
-#    cleared, so the token-expiry phase and the daemon's "service known down" state until
-#    its probe sees the service again both count as faulted; the order of the cycle puts
-#    the token-expiry phase between the hang and the healthy phase, which gives the probe
-#    5 s to see the service back); and ENOENT for a name that is not in the tree at all
-#    (a listing made while a child endpoint's existence could not be learnt shows its
-#    name; looking it up later says ENOENT, truthfully). Everything else is a defect:
-#    any errno with the service healthy, ENOENT for a path the tree has (the scenario
-#    never changes), ENOTCONN, ESTALE, EINVAL, EINTR…, a read whose bytes differ from the
-#    reference walk made at start-up or from st_size, a healthy listing that differs
-#    from the reference listing;
+#    (the script announces a fault phase before it applies the fault, and "healthy" only
+#    after the fault is cleared; token expiry is a fault phase. After an outage the daemon
+#    fails requests at once until its probe sees the service again, at most a few seconds
+#    later: the cycle puts token expiry between the hang and the healthy phase to leave
+#    the probe that time, and at the end the readers stop before the faults are cleared,
+#    so a failure in the healthy phase is a defect); and ENOENT for a name that is not in
+#    the tree at all (a listing made while a child endpoint's existence could not be learnt
+#    shows its name; looking it up later says ENOENT, truthfully). Everything else is a
+#    defect: any errno with the service healthy, ENOENT for a path the tree has (the
+#    scenario never changes), ENOTCONN, ESTALE, EINVAL, EINTR…, a read whose bytes differ
+#    from the reference walk made at start-up or from st_size, a healthy listing that
+#    differs from the reference listing;
 #  - a single call (open, read, getdents, stat, readlink, close) takes longer than
 #    timeout= + 1 s, or is still running after that;
 #  - the daemon dies, or does not exit 0 within 5 s of SIGTERM at the end.
