@@ -32,7 +32,6 @@ struct FuseSession::State {
   std::atomic<bool> no_open{false};     // the kernel handles opens itself (zero-message open)
   std::atomic<bool> no_opendir{false};  // likewise for directories
   pthread_t loop_thread{};
-  std::atomic<bool> looping{false};
   // The INIT exchange, seen by the session's own I/O (see ioRead).
   std::atomic<std::uint64_t> init_unique{0};
   std::atomic<bool> kernel_parallel_dirops{false};  // offered by the kernel
@@ -292,16 +291,21 @@ constexpr auto kNotImplemented = [](fuse_req_t req, auto... /*unused*/) {
 };
 
 // Bookkeeping for a graceful stop: which requests await an answer (FORGETs get none, and
-// an INTERRUPT is about another request).
-void noteRequest(State& s, const fuse_in_header& in) {
+// an INTERRUPT is about another request). Called from libfuse: nothing may escape.
+void noteRequest(State& s, const fuse_in_header& in) noexcept {
   std::lock_guard lock(s.io_mu);
   s.last_io = std::chrono::steady_clock::now();
-  if (in.opcode != FUSE_FORGET && in.opcode != FUSE_BATCH_FORGET && in.opcode != FUSE_INTERRUPT) {
+  if (in.opcode == FUSE_FORGET || in.opcode == FUSE_BATCH_FORGET || in.opcode == FUSE_INTERRUPT) {
+    return;
+  }
+  try {
     s.unanswered.insert(in.unique);
+  } catch (...) {
+    // Out of memory: a stop then only waits for the quiet period.
   }
 }
 
-void noteReply(State& s, std::uint64_t unique) {
+void noteReply(State& s, std::uint64_t unique) noexcept {
   std::lock_guard lock(s.io_mu);
   s.last_io = std::chrono::steady_clock::now();
   if (unique != 0) s.unanswered.erase(unique);  // 0: a notification
@@ -432,7 +436,6 @@ Status FuseSession::mount(const std::vector<std::string>& args, const std::strin
 
 Status FuseSession::loop(unsigned max_threads) {
   state_->loop_thread = pthread_self();
-  state_->looping = true;
   std::thread stopper([this] { stopWhenDrained(); });
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, max_threads);
@@ -440,7 +443,6 @@ Status FuseSession::loop(unsigned max_threads) {
   // created again by the next one, and the thread count then says nothing about leaks.
   int rc = fuse_session_loop_mt(state_->se, config);
   fuse_loop_cfg_destroy(config);
-  state_->looping = false;
   {
     std::lock_guard lock(state_->stop_mu);
     state_->loop_done = true;
@@ -460,9 +462,12 @@ Status FuseSession::loop(unsigned max_threads) {
 void FuseSession::exit() {
   {
     std::lock_guard lock(state_->stop_mu);
-    if (state_->stop_asked) state_->stop_now = true;
-    state_->stop_asked = true;
-    state_->stop_asked_at = std::chrono::steady_clock::now();
+    if (state_->stop_asked) {
+      state_->stop_now = true;
+    } else {
+      state_->stop_asked = true;
+      state_->stop_asked_at = std::chrono::steady_clock::now();
+    }
   }
   state_->stop_cv.notify_all();
 }

@@ -27,8 +27,8 @@ class FuseSession {
   // unmounts (requests that nobody would read fail at once).
   Status loop(unsigned max_threads);
   // Asks loop() to return once the calls in progress are answered (for at most the
-  // operation timeout and half a second); a second call makes it return at once. Safe from any
-  // thread (not from a signal handler).
+  // operation timeout and half a second); a second call makes it return at once. Safe
+  // from any thread (not from a signal handler).
   void exit();
   void unmount();
   // Sends one kernel cache invalidation; 0 or a negative errno.
