@@ -111,6 +111,7 @@ class Filesystem {
   [[nodiscard]] std::size_t inodeCount() const { return inodes_.size(); }
   [[nodiscard]] std::uint32_t uid() const { return options_.uid; }
   [[nodiscard]] std::uint32_t gid() const { return options_.gid; }
+  [[nodiscard]] Millis opTimeout() const { return options_.op_timeout; }
 
   // What the kernel must forget after the cache published a change to `endpoint`.
   [[nodiscard]] std::vector<Invalidation> invalidationsFor(int endpoint,
