@@ -58,7 +58,10 @@ void Answerer::reap() {
     if (due_.empty()) {
       wake_.wait(lock);
     } else {
-      wake_.wait_until(lock, due_.top().at);
+      // A copy: wait_until reads its argument while the lock is released, when submit()
+      // may move the queue's storage.
+      const Deadline next = due_.top().at;
+      wake_.wait_until(lock, next);
     }
   }
 }

@@ -153,6 +153,18 @@ void answerLater(fuse_req_t req, Answerer::Work work) {
   stateOf(req).answerer->submit(req, std::move(work));
 }
 
+// Runs `work` here when the cache holds its answer (the common, warm case: no thread hop,
+// and no queue behind requests waiting on the service), else answers later.
+void answer(fuse_req_t req, bool at_once, Answerer::Work work) {
+  if (!at_once) return answerLater(req, std::move(work));
+  Ticket ticket(req);
+  try {
+    work(ticket);
+  } catch (...) {
+    if (ticket.claim()) fuse_reply_err(req, EIO);
+  }
+}
+
 void replyError(Ticket& t, State& s, const Error& error, const char* op) {
   if (s.log.enabled(LogLevel::debug)) s.log.debug(std::string(op) + ": " + error.describe());
   if (t.claim()) fuse_reply_err(t.req(), error.errnum > 0 ? error.errnum : EIO);
@@ -160,7 +172,7 @@ void replyError(Ticket& t, State& s, const Error& error, const char* op) {
 
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   State& s = stateOf(req);
-  answerLater(req, [&s, parent, name = std::string(name)](Ticket& t) {
+  answer(req, s.fs.answersAtOnce(parent, name), [&s, parent, name = std::string(name)](Ticket& t) {
     auto r = s.fs.lookup(parent, name);
     if (!r) return replyError(t, s, r.error(), "lookup");
     fuse_entry_param p = toEntryParam(r.value(), s.fs.uid(), s.fs.gid());
@@ -185,7 +197,7 @@ void opForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 
 void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
   State& s = stateOf(req);
-  answerLater(req, [&s, ino](Ticket& t) {
+  answer(req, s.fs.answersAtOnce(ino), [&s, ino](Ticket& t) {
     auto r = s.fs.getattr(ino);
     if (!r) return replyError(t, s, r.error(), "getattr");
     struct stat st = toStat(r->attr, s.fs.uid(), s.fs.gid());
@@ -195,7 +207,7 @@ void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
 
 void opReadlink(fuse_req_t req, fuse_ino_t ino) {
   State& s = stateOf(req);
-  answerLater(req, [&s, ino](Ticket& t) {
+  answer(req, s.fs.answersAtOnce(ino), [&s, ino](Ticket& t) {
     auto r = s.fs.readlink(ino);
     if (!r) return replyError(t, s, r.error(), "readlink");
     if (t.claim()) fuse_reply_readlink(t.req(), r->c_str());
