@@ -181,19 +181,24 @@ packages=(
   libssl-dev openssl
   jq procps psmisc util-linux
   man-db groff-base dpkg-dev file rpm xz-utils
+  iproute2 amazon-ec2-utils
 )
 ((bench)) && packages+=(libbenchmark-dev)
 skips=()
 node_sdk=conformance.node_sdk_vpc_authenticator
+clients=(conformance.aws_official_client conformance.gcp_official_client
+  conformance.azure_official_client)
 case $distro in
   bullseye)
     # Debian 11 has no cpp-httplib package (and its backports are no longer on the
     # mirrors); the emulator uses the header of Debian 12's source package instead.
     skips+=("$node_sdk: Debian 11 has Node.js 12; ibm-cloud-sdk-core needs 20")
+    for c in "${clients[@]}"; do skips+=("$c: Debian 11 has Node.js 12; the client needs 20"); done
     ;;
   bookworm)
     packages+=(libcpp-httplib-dev)
     skips+=("$node_sdk: Debian 12 has Node.js 18; ibm-cloud-sdk-core needs 20")
+    for c in "${clients[@]}"; do skips+=("$c: Debian 12 has Node.js 18; the client needs 20"); done
     ;;
   trixie) packages+=(libcpp-httplib-dev nodejs) ;;
 esac

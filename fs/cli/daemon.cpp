@@ -261,9 +261,8 @@ Status Daemon::serve() {
 
   threads_ = std::make_unique<Threads>(*this);
   threads_->start();
-  Status served = session_.loop(config_.max_threads);
   // Requests still under way (a refresh of a hung endpoint) end now, not at their timeout.
-  http_.close();
+  Status served = session_.loop(config_.max_threads, [this] { http_.close(); });
   threads_.reset();
   session_.unmount();
   if (!served) {

@@ -65,15 +65,20 @@ class SingleFlight {
   // stranded: they get the result, or nullopt when there is none.
   struct Landing {
     Landing(SingleFlight& owner, Flight& flight) : owner_(owner), flight_(flight) {}
+    // The run stops being current before its waiters wake: a waiter that calls run()
+    // again at once (to try with more time of its own) starts a new run instead of
+    // joining the finished one.
     ~Landing() {
+      {
+        MutexLock lock(owner_.mu_);
+        owner_.current_.reset();
+      }
       {
         MutexLock lock(flight_.mu);
         flight_.result = std::move(result);
         flight_.done = true;
       }
       flight_.cv.notify_all();
-      MutexLock lock(owner_.mu_);
-      owner_.current_.reset();
     }
     Landing(const Landing&) = delete;
     Landing& operator=(const Landing&) = delete;

@@ -496,7 +496,7 @@ Status FuseSession::mount(const std::vector<std::string>& args, const std::strin
   return Ok{};
 }
 
-Status FuseSession::loop(unsigned max_threads) {
+Status FuseSession::loop(unsigned max_threads, const std::function<void()>& end_work) {
   for (const auto& line : fuse_compat::fallbacks(max_threads))
     state_->log.info(line);
   state_->loop_thread = pthread_self();
@@ -523,6 +523,8 @@ Status FuseSession::loop(unsigned max_threads) {
   }
   state_->stop_cv.notify_all();
   stopper.join();
+  if (end_work) end_work();
+  state_->answerer->stop();
   // Nothing reads requests any more: a call made now fails at once instead of waiting for
   // the rest of the daemon to stop.
   unmount();

@@ -2,6 +2,7 @@
 // answers every request, with an errno on failure. No exception crosses into libfuse.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,10 @@ class FuseSession {
   Status mount(const std::vector<std::string>& args, const std::string& mountpoint);
   // Serves requests on up to `max_threads` threads until exit() or an unmount, then
   // unmounts (requests that nobody would read fail at once).
-  Status loop(unsigned max_threads);
+  // `end_work` is called once the loop has ended and before the kernel's connection
+  // closes: it makes work still waiting on the service end now, so that its answers are
+  // sent while the connection is still there (never written to a closed, or reused, fd).
+  Status loop(unsigned max_threads, const std::function<void()>& end_work = {});
   // Asks loop() to return once the calls in progress are answered (for at most the
   // operation timeout and half a second); a second call makes it return at once. Safe
   // from any thread (not from a signal handler).

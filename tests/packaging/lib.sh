@@ -28,10 +28,17 @@ mounted() {
 
 # dead_mount DIR: DIR is a FUSE mount whose daemon is gone. Probes a name never looked
 # up, because the kernel may still answer stat of DIR itself from its attribute cache.
+# A killed daemon's threads may still be ending when its main thread shows as a zombie:
+# a probe sent before the last of them closed the device ends with "Software caused
+# connection abort", and the next one sees the dead mount.
 dead_mount() {
   local out
   mounted "$1" || return 1
-  out=$(stat "$1/.mdfs-probe-$$-$RANDOM" 2>&1 >/dev/null) && return 1
+  for _ in 1 2 3; do
+    out=$(stat "$1/.mdfs-probe-$$-$RANDOM" 2>&1 >/dev/null) && return 1
+    [[ $out == *"Software caused connection abort"* ]] || break
+    sleep 0.2
+  done
   [[ $out == *"Transport endpoint is not connected"* ]]
 }
 
