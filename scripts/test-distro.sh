@@ -181,7 +181,7 @@ packages=(
   libssl-dev openssl
   jq procps psmisc util-linux
   man-db groff-base dpkg-dev file rpm xz-utils
-  iproute2 amazon-ec2-utils
+  iproute2 amazon-ec2-utils rsync python3 python3-prometheus-client
 )
 ((bench)) && packages+=(libbenchmark-dev)
 skips=()
