@@ -58,15 +58,16 @@ struct stat toStat(const Attributes& a, std::uint32_t uid, std::uint32_t gid) {
   return st;
 }
 
-// Ownership is a mount-wide setting; the adapter stamps it on every answer.
+// Ownership is a mount-wide setting (secrets may have a group of their own); the adapter
+// stamps it on every answer.
 struct Owner {
-  std::uint32_t uid;
-  std::uint32_t gid;
+  const Filesystem& fs;
+  [[nodiscard]] std::uint32_t uid() const { return fs.uid(); }
+  [[nodiscard]] std::uint32_t gidOf(const Attributes& a) const { return fs.gidOf(a); }
 };
 
 Owner ownerOf(fuse_req_t req) {
-  const Filesystem& fs = stateOf(req).fs;
-  return {fs.uid(), fs.gid()};
+  return {stateOf(req).fs};
 }
 
 fuse_entry_param toEntryParam(const Entry& e, std::uint32_t uid, std::uint32_t gid) {
@@ -134,7 +135,7 @@ void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     auto r = stateOf(req).fs.lookup(parent, name);
     if (!r) return replyError(req, r.error(), "lookup");
     auto o = ownerOf(req);
-    fuse_entry_param p = toEntryParam(r.value(), o.uid, o.gid);
+    fuse_entry_param p = toEntryParam(r.value(), o.uid(), o.gidOf(r->attr));
     fuse_reply_entry(req, &p);
   });
 }
@@ -155,7 +156,7 @@ void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
     auto r = stateOf(req).fs.getattr(ino);
     if (!r) return replyError(req, r.error(), "getattr");
     auto o = ownerOf(req);
-    struct stat st = toStat(r->attr, o.uid, o.gid);
+    struct stat st = toStat(r->attr, o.uid(), o.gidOf(r->attr));
     fuse_reply_attr(req, &st, r->timeout);
   });
 }
@@ -192,13 +193,13 @@ void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool 
       size_t room = size - used;
       size_t n = 0;
       if (plus) {
-        fuse_entry_param p = toEntryParam(d.entry, o.uid, o.gid);
+        fuse_entry_param p = toEntryParam(d.entry, o.uid(), o.gidOf(d.entry.attr));
         // "." and ".." never count as lookups.
         if (d.name == "." || d.name == "..") p.ino = 0;
         n = fuse_add_direntry_plus(req, buf.get() + used, room, d.name.c_str(), &p,
                                    static_cast<off_t>(next));
       } else {
-        struct stat st = toStat(d.entry.attr, o.uid, o.gid);
+        struct stat st = toStat(d.entry.attr, o.uid(), o.gidOf(d.entry.attr));
         n = fuse_add_direntry(req, buf.get() + used, room, d.name.c_str(), &st,
                               static_cast<off_t>(next));
       }
@@ -367,6 +368,14 @@ void FuseSession::unmount() {
   if (state_->mounted) {
     fuse_session_unmount(state_->se);
     state_->mounted = false;
+  }
+}
+
+void FuseSession::release() {
+  state_->mounted = false;
+  if (state_->se != nullptr) {
+    fuse_session_destroy(state_->se);  // closes the device
+    state_->se = nullptr;
   }
 }
 

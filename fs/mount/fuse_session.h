@@ -28,6 +28,10 @@ class FuseSession {
   // Asks loop() to return; safe from any thread (not from a signal handler).
   void exit();
   void unmount();
+  // Closes the FUSE device and forgets the mount without unmounting: for a process that may
+  // not unmount and leaves that to another (cli/unmount_keeper.h). Readers see ENOTCONN
+  // until the mount is gone.
+  void release();
   // Sends one kernel cache invalidation; 0 or a negative errno.
   int notify(const Invalidation& item);
   // True once the kernel answered INIT; notifications are only sent after that.
