@@ -301,6 +301,12 @@ Status Daemon::dropPrivileges() {
   dropBoundingSet(false);
   if (root) {
     if (auto s = switchUser(run_as_); !s) return s;
+    // libcurl reads the CA bundle at each new connection, as this user from now on.
+    if (!config_.cacert.empty() && access(config_.cacert.c_str(), R_OK) != 0) {
+      return makeError(EACCES, "cacert " + config_.cacert + " is not readable by " + run_as_.name +
+                                   ", who serves: make it readable (a CA " +
+                                   "certificate is public) or name another run_as=");
+    }
     confined_.push_back("serving as " + run_as_.name + " (uid " + std::to_string(run_as_.uid) +
                         ", gid " + std::to_string(run_as_.gid) + ")");
   }
