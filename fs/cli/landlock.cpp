@@ -196,6 +196,12 @@ Status addRules(int ruleset, const LandlockPolicy& policy, int abi) {
 
 }  // namespace
 
+int landlockAbi() {
+  const long abi =
+      syscall(__NR_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return abi > 0 ? static_cast<int>(abi) : 0;
+}
+
 Result<LandlockOutcome> restrictSelf(const LandlockPolicy& policy) {
   const long abi_or_error =
       syscall(__NR_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -227,6 +233,10 @@ Result<LandlockOutcome> restrictSelf(const LandlockPolicy& policy) {
 }
 
 #else
+
+int landlockAbi() {
+  return 0;
+}
 
 Result<LandlockOutcome> restrictSelf(const LandlockPolicy& /*policy*/) {
   return LandlockOutcome{0, "built without Landlock (these kernel headers lack linux/landlock.h)"};

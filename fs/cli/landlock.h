@@ -33,6 +33,9 @@ struct LandlockOutcome {
   std::string summary;
 };
 
+// The Landlock ABI version this build and kernel offer together; 0 for none.
+int landlockAbi();
+
 // Restricts the calling process (and every thread and child it starts later) to `policy`.
 // Not being able to (no kernel support) is an outcome, not an error; a failure of the
 // system calls on a kernel that supports them is an error.
