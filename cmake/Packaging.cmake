@@ -126,7 +126,8 @@ set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
 set(CPACK_RPM_PACKAGE_REQUIRES "fuse3, libcurl")
 # %pre runs useradd and groupadd.
 set(CPACK_RPM_PACKAGE_REQUIRES_PRE "shadow-utils")
-set(CPACK_RPM_PACKAGE_SUGGESTS "nftables")
+# (metadatafs-lock needs nftables; CPack's RPM generator cannot say so with every
+# rpmbuild, so the unit and the script name it.)
 set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/metadatafs.conf")
 # Directories the distribution's own packages own: listing them would claim them.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
