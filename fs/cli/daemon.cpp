@@ -309,6 +309,8 @@ Status Daemon::dropPrivileges() {
     }
     confined_.push_back("serving as " + run_as_.name + " (uid " + std::to_string(run_as_.uid) +
                         ", gid " + std::to_string(run_as_.gid) + ")");
+  } else {
+    confined_.push_back("serving as uid " + std::to_string(getuid()) + ", who mounted");
   }
   if (auto s = limitCapabilities(false); !s) return s;
   allowSanitizerTracing();

@@ -91,8 +91,12 @@ Status switchUser(const RunAs& user) {
   if (setgroups(0, nullptr) != 0) return failed("setgroups");
   if (setresgid(user.gid, user.gid, user.gid) != 0) return failed("setresgid");
   if (setresuid(user.uid, user.uid, user.uid) != 0) return failed("setresuid");
-  uid_t r = 0, e = 0, s = 0;
-  gid_t rg = 0, eg = 0, sg = 0;
+  uid_t r = 0;
+  uid_t e = 0;
+  uid_t s = 0;
+  gid_t rg = 0;
+  gid_t eg = 0;
+  gid_t sg = 0;
   if (getresuid(&r, &e, &s) != 0 || getresgid(&rg, &eg, &sg) != 0) return failed("getresuid");
   const bool all_uids = r == user.uid && e == user.uid && s == user.uid;
   const bool all_gids = rg == user.gid && eg == user.gid && sg == user.gid;
