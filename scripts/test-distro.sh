@@ -181,7 +181,7 @@ packages=(
   libssl-dev openssl
   jq procps psmisc util-linux
   man-db groff-base dpkg-dev file rpm xz-utils
-  libseccomp-dev nftables iproute2 systemd passwd
+  libseccomp-dev nftables iproute2 systemd passwd rsync
 )
 ((bench)) && packages+=(libbenchmark-dev)
 skips=()

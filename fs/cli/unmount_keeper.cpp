@@ -20,6 +20,7 @@ namespace mdfs::cli {
 namespace {
 
 constexpr char kUnmount = 'U';
+constexpr char kReady = 'R';  // the keeper is named, confined and waiting
 constexpr char kKeeperName[] = "metadatafs-umnt";
 
 std::string errnoText(int err) {
@@ -86,6 +87,7 @@ void becomeKeeper(bool privileged) {
                              bool privileged) {
   closeAllFrom(STDERR_FILENO + 1, fd);
   becomeKeeper(privileged);
+  if (!writeAll(fd, &kReady, 1)) _exit(0);
   char request = 0;
   if (readRetrying(fd, &request, 1) != 1 || request != kUnmount) _exit(0);  // daemon gone
   int result = unmountIfOurs(mountpoint, device);
@@ -130,7 +132,14 @@ Result<UnmountKeeper> UnmountKeeper::start(const std::string& mountpoint, const 
     keeperMain(fds[1], mountpoint, device, privileged);
   }
   close(fds[1]);
-  return UnmountKeeper(fds[0], pid);
+  UnmountKeeper keeper(fds[0], pid);
+  // Serving starts only once the keeper is in place: a keeper that could not confine
+  // itself (it exits rather than keep root) is an error now, not a failed unmount later.
+  char ready = 0;
+  if (readRetrying(keeper.fd_, &ready, 1) != 1 || ready != kReady) {
+    return makeError(ECHILD, "the unmount keeper did not start (could not confine itself)");
+  }
+  return keeper;
 }
 
 Status UnmountKeeper::unmount() {
