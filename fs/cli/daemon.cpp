@@ -346,8 +346,11 @@ Status Daemon::unmountNow() {
     session_.unmount();
     return Ok{};
   }
+  // The keeper unmounts while the device is still open: the kernel then ends the
+  // connection, and release() can let libfuse free what it holds.
+  Status unmounted = keeper_.unmount();
   session_.release();
-  return keeper_.unmount();
+  return unmounted;
 }
 
 Status Daemon::serve() {

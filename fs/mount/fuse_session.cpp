@@ -1,5 +1,6 @@
 #include "mount/fuse_session.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -372,11 +373,16 @@ void FuseSession::unmount() {
 }
 
 void FuseSession::release() {
+  if (state_->se == nullptr) return;
+  // Once the kernel has ended the connection (the mount is gone), libfuse's unmount only
+  // closes the device and frees its copy of the mountpoint: it tries no umount when the
+  // device reports POLLERR, as it does from then on. Otherwise only the device is closed.
+  pollfd device{fuse_session_fd(state_->se), 0, 0};
+  const bool ended = poll(&device, 1, 0) == 1 && (device.revents & POLLERR) != 0;
+  if (state_->mounted && ended) fuse_session_unmount(state_->se);
   state_->mounted = false;
-  if (state_->se != nullptr) {
-    fuse_session_destroy(state_->se);  // closes the device
-    state_->se = nullptr;
-  }
+  fuse_session_destroy(state_->se);  // closes the device
+  state_->se = nullptr;
 }
 
 bool FuseSession::ready() const {

@@ -29,8 +29,7 @@ class FuseSession {
   void exit();
   void unmount();
   // Closes the FUSE device and forgets the mount without unmounting: for a process that may
-  // not unmount and leaves that to another (cli/unmount_keeper.h). Readers see ENOTCONN
-  // until the mount is gone.
+  // not unmount and has another do it (cli/unmount_keeper.h), before or after this.
   void release();
   // Sends one kernel cache invalidation; 0 or a negative errno.
   int notify(const Invalidation& item);
