@@ -78,7 +78,8 @@ DAEMON_PID=$!
 wait_until 20 mounted "$mnt" || fail "metadatafs did not mount: $(cat "$work/daemon.log")"
 # It mounts first, then gives up root: wait for that.
 uid_of_daemon() { awk '/^Uid:/ { print $2 }' "/proc/$DAEMON_PID/status"; }
-wait_until 10 test "$(uid_of_daemon)" != 0 ||
+dropped_root() { [[ $(uid_of_daemon) != 0 ]]; }
+wait_until 10 dropped_root ||
   fail "the daemon serves as root: $(grep -E 'Uid|Seccomp' "/proc/$DAEMON_PID/status"; cat "$work/daemon.log")"
 serving_uid=$(uid_of_daemon)
 serving_user=$(id -nu "$serving_uid")
