@@ -5,6 +5,9 @@
 #   <prefix>/sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3   (mount(8) helper)
 #   <prefix>/share/man/man8/metadatafs.8.gz, mount.fuse.metadatafs.8.gz -> metadatafs.8.gz
 #   <prefix>/lib/systemd/system/metadatafs.service
+#   <prefix>/share/metadatafs/service.conf                      (the unit's defaults)
+#   <prefix>/sbin/metadatafs-lock, <prefix>/lib/systemd/system/metadatafs-lock.service
+#                                          (opt-in: only metadatafs may reach the service)
 #   <sysconfdir>/metadatafs.conf                               (/etc with prefix /usr)
 #   <prefix>/share/doc/metadatafs/copyright, changelog.gz
 # Nothing else: the emulator, tests and benchmarks have no install rules, and the package
@@ -24,6 +27,8 @@ set(mdfs_pkg_out ${PROJECT_BINARY_DIR}/packaging)
 file(MAKE_DIRECTORY ${mdfs_pkg_out})
 
 install(TARGETS metadatafs RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT metadatafs)
+install(PROGRAMS ${mdfs_pkg_src}/metadatafs-lock DESTINATION ${CMAKE_INSTALL_SBINDIR}
+        COMPONENT metadatafs)
 
 # util-linux runs /sbin/mount.<type> for `mount -t <type>` and fstab entries; for
 # "fuse.metadatafs" it tries /sbin/mount.fuse.metadatafs before the generic
@@ -63,7 +68,9 @@ install(
   CODE "set(MDFS_PACKAGING_SOURCE \"${mdfs_pkg_src}\")
 set(MDFS_PACKAGING_OUTPUT \"${mdfs_pkg_out}/install\")
 set(MDFS_BINDIR \"${CMAKE_INSTALL_BINDIR}\")
-set(MDFS_SYSCONFDIR \"${CMAKE_INSTALL_SYSCONFDIR}\")"
+set(MDFS_SYSCONFDIR \"${CMAKE_INSTALL_SYSCONFDIR}\")
+set(MDFS_DATADIR \"${CMAKE_INSTALL_DATADIR}\")
+set(MDFS_SBINDIR \"${CMAKE_INSTALL_SBINDIR}\")"
   COMPONENT metadatafs)
 install(SCRIPT ${mdfs_pkg_src}/install-configured.cmake COMPONENT metadatafs)
 
@@ -92,9 +99,12 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # dpkg-shlibdeps adds the libraries the binary links (libfuse3-3, libcurl4, libc6,
 # libstdc++6, libgcc-s1) with their minimum versions; fuse3 is for /sbin/mount.fuse3,
-# fusermount3 and /dev/fuse permissions, which no library dependency brings in.
+# fusermount3 and /dev/fuse permissions, which no library dependency brings in; passwd
+# for useradd in the postinst (always there, but said).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "fuse3")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "fuse3, passwd")
+# metadatafs-lock (opt-in) needs nft.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nftables")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${mdfs_pkg_src}/debian/conffiles;${mdfs_pkg_src}/debian/postinst;${mdfs_pkg_src}/debian/prerm;${mdfs_pkg_src}/debian/postrm"
@@ -114,12 +124,17 @@ set(CPACK_PACKAGE_RELOCATABLE OFF)  # the unit names /usr/bin/metadatafs and /et
 # No /usr/lib/.build-id links: the binary is stripped and no debuginfo package is made.
 set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
 set(CPACK_RPM_PACKAGE_REQUIRES "fuse3, libcurl")
+# %pre runs useradd and groupadd.
+set(CPACK_RPM_PACKAGE_REQUIRES_PRE "shadow-utils")
+# (metadatafs-lock needs nftables; CPack's RPM generator cannot say so with every
+# rpmbuild, so the unit and the script name it.)
 set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/metadatafs.conf")
 # Directories the distribution's own packages own: listing them would claim them.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /usr/sbin /usr/share/man /usr/share/man/man8 /usr/lib/systemd /usr/lib/systemd/system)
-# Like the Debian maintainer scripts: reload systemd, try-restart on upgrade, stop on
-# erase; nothing is enabled, started or mounted.
+# Like the Debian maintainer scripts: create the metadatafs user, reload systemd,
+# try-restart on upgrade, stop on erase; nothing is enabled, started or mounted.
+set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${mdfs_pkg_src}/rpm/pre)
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${mdfs_pkg_src}/rpm/post)
 set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE ${mdfs_pkg_src}/rpm/preun)
 set(CPACK_RPM_POST_UNINSTALL_SCRIPT_FILE ${mdfs_pkg_src}/rpm/postun)

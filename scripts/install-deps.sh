@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   build-essential cmake pkg-config git
   libfuse3-dev fuse3
+  libseccomp-dev  # the daemon's system call filter
   libcurl4-openssl-dev curl ca-certificates
   rapidjson-dev
   libgtest-dev libgmock-dev
@@ -18,6 +19,7 @@ packages=(
   python3 python3-prometheus-client  # .metrics is checked with the reference parser
   man-db groff-base dpkg-dev file
   iproute2 amazon-ec2-utils
+  nftables systemd  # metadatafs-lock's test; systemd-analyze rates the unit
   clang libclang-rt-dev  # libFuzzer and clang's sanitizers, for scripts/fuzz.sh
   rpm
   debootstrap

@@ -181,7 +181,8 @@ packages=(
   libssl-dev openssl
   jq procps psmisc util-linux
   man-db groff-base dpkg-dev file rpm xz-utils
-  iproute2 amazon-ec2-utils rsync python3 python3-prometheus-client
+  libseccomp-dev nftables iproute2 systemd passwd rsync
+  amazon-ec2-utils python3 python3-prometheus-client
 )
 ((bench)) && packages+=(libbenchmark-dev)
 skips=()

@@ -9,8 +9,10 @@
 #include <utility>
 
 #include "cli/environment.h"
+#include "cli/landlock.h"
 #include "cli/mountpoint.h"
 #include "cli/signal_thread.h"
+#include "cli/syscall_filter.h"
 #include "mount/fuse_compat.h"
 #include "mount/invalidator.h"
 
@@ -84,6 +86,7 @@ mount::FilesystemOptions filesystemOptions(const Config& c) {
   mount::FilesystemOptions o;
   o.uid = c.uid.value_or(getuid());
   o.gid = c.gid.value_or(getgid());
+  o.secrets_gid = c.secrets_group;
   o.op_timeout = c.timeout;
   o.default_ttl = c.ttl;
   return o;
@@ -191,7 +194,10 @@ Daemon::Daemon(Config config)
   fs_.addDynamicFile(metrics_.file());
 }
 
-Daemon::~Daemon() = default;
+Daemon::~Daemon() {
+  // A failure between confine() and serve()'s end: the keeper still has to unmount.
+  if (keeper_.running()) (void)unmountNow();
+}
 
 void Daemon::addIdentityFiles() {
   if (config_.identity) {
@@ -208,12 +214,38 @@ files::Sources Daemon::observed() const {
   return files::Sources{cache_, tokens_, iam_.get(), &health_};
 }
 
+Status Daemon::planConfinement() {
+  const bool root = geteuid() == 0;
+  auto user = config_.run_as.empty() ? defaultRunAs() : lookUpUser(config_.run_as);
+  if (!user) {
+    if (root) return user.error();
+    user = RunAs{"", getuid(), getgid()};  // not root: nobody to switch to anyway
+  }
+  run_as_ = *user;
+  if (root && run_as_.isRoot()) {
+    confine_ = false;
+    log_.warning(
+        "run_as=root: the daemon keeps root and every capability while it parses "
+        "what the network sends; leave run_as out to serve as an unprivileged user");
+  } else if (!root && !config_.run_as.empty() && run_as_.uid != getuid()) {
+    log_.warning("run_as=" + config_.run_as + " applies to a mount made as root; serving as uid " +
+                 std::to_string(getuid()));
+  }
+  return Ok{};
+}
+
 Status Daemon::mount() {
   for (const auto& warning : config_.warnings)
     log_.warning(warning);
+  if (auto planned = planConfinement(); !planned) {
+    log_.error("run_as: " + planned.error().message);
+    return planned;
+  }
   const HostPaths host;
-  Status ready = checkFuseDevice(host, geteuid());
-  if (ready) ready = checkAllowOther(config_.fuse_options, geteuid(), host);
+  // Root, or a service user holding CAP_SYS_ADMIN, mounts by itself (no fusermount3).
+  const uid_t mounter = geteuid() == 0 || holdsSysAdmin() ? 0 : geteuid();
+  Status ready = checkFuseDevice(host, mounter);
+  if (ready) ready = checkAllowOther(config_.fuse_options, mounter, host);
   if (!ready) {
     log_.error(ready.error().message);
     return ready;
@@ -227,13 +259,18 @@ Status Daemon::mount() {
   Status mounted = session_.mount({"metadatafs", "-o", config_.mountOptions()}, *path);
   if (!mounted) {
     log_.error(mounted.error().message + " (the line from libfuse above says why)");
+    return mounted;
   }
+  if (auto ours = currentMountAt(*path)) mount_device_ = ours->device;
   return mounted;
 }
 
 Status Daemon::detach() {
   if (config_.foreground) return Ok{};
-  if (!syslogReachable(HostPaths{})) {
+  // Under systemd, standard error is the journal: keep it, and need no syslog socket (the
+  // unit may forbid creating one, RestrictAddressFamilies=).
+  const int journal = stderrIsJournal() ? dup(STDERR_FILENO) : -1;
+  if (journal < 0 && !syslogReachable(HostPaths{})) {
     log_.warning("no syslog socket at " + HostPaths{}.syslog_socket +
                  " (a container without one?): once detached, metadatafs's log is lost. "
                  "Use -f to keep it on standard error, or give the daemon a syslog socket");
@@ -242,12 +279,76 @@ Status Daemon::detach() {
     log_.error("cannot detach from the terminal");
     return makeError(EIO, "cannot detach from the terminal");
   }
+  if (journal >= 0) {
+    dup2(journal, STDERR_FILENO);
+    close(journal);
+    return Ok{};
+  }
   log_ = Logger(log_.threshold(), Logger::syslogSink("metadatafs"));
   return Ok{};
 }
 
+Status Daemon::dropPrivileges() {
+  const bool root = geteuid() == 0;
+  dropBoundingSet(false);
+  if (root) {
+    if (auto s = switchUser(run_as_); !s) return s;
+    // libcurl reads the CA bundle at each new connection, as this user from now on.
+    if (!config_.cacert.empty() && access(config_.cacert.c_str(), R_OK) != 0) {
+      return makeError(EACCES, "cacert " + config_.cacert + " is not readable by " + run_as_.name +
+                                   ", who serves: make it readable (a CA " +
+                                   "certificate is public) or name another run_as=");
+    }
+    confined_.push_back("serving as " + run_as_.name + " (uid " + std::to_string(run_as_.uid) +
+                        ", gid " + std::to_string(run_as_.gid) + ")");
+  } else {
+    confined_.push_back("serving as uid " + std::to_string(getuid()) + ", who mounted");
+  }
+  if (auto s = limitCapabilities(false); !s) return s;
+  allowSanitizerTracing();
+  if (auto s = forbidNewPrivileges(); !s) return s;
+  auto landlock = restrictSelf(daemonPolicy(config_.endpoint, config_.effectiveResolve(),
+                                            config_.cacert, config_.config_file));
+  if (!landlock) return landlock.error();
+  confined_.push_back(landlock->summary);
+  auto filter = installSyscallFilter(FilterFor::daemon);
+  if (!filter) return filter.error();
+  confined_.push_back("no capabilities, no_new_privs, a seccomp filter of " +
+                      std::to_string(*filter) + " system calls; unmount keeper pid " +
+                      std::to_string(keeper_.pid()));
+  return Ok{};
+}
+
+Status Daemon::confine() {
+  if (!confine_) return Ok{};
+  const bool privileged = geteuid() == 0 || holdsSysAdmin();
+  auto keeper = UnmountKeeper::start(config_.mountpoint, mount_device_, privileged);
+  if (!keeper) {
+    log_.error(keeper.error().message);
+    return keeper.error();
+  }
+  keeper_ = std::move(*keeper);
+  Status dropped = dropPrivileges();
+  if (!dropped) log_.error("cannot give up privileges: " + dropped.error().message);
+  return dropped;
+}
+
+Status Daemon::unmountNow() {
+  if (!keeper_.running()) {
+    session_.unmount();
+    return Ok{};
+  }
+  // The keeper unmounts while the device is still open: the kernel then ends the
+  // connection, and release() can let libfuse free what it holds.
+  Status unmounted = keeper_.unmount();
+  session_.release();
+  return unmounted;
+}
+
 Status Daemon::serve() {
   log_.info(startupLine(config_));
+  for (const auto& line : confined_)
+    log_.info(line);
 #ifdef M_ARENA_MAX
   // Two malloc arenas instead of eight per core: the daemon's threads mostly wait, and
   // each extra arena keeps freed memory of its own.
@@ -264,10 +365,14 @@ Status Daemon::serve() {
   // Requests still under way (a refresh of a hung endpoint) end now, not at their timeout.
   Status served = session_.loop(config_.max_threads, [this] { http_.close(); });
   threads_.reset();
-  session_.unmount();
+  Status unmounted = unmountNow();
   if (!served) {
     log_.report(served.error(), "serving");
     return served;
+  }
+  if (!unmounted) {
+    log_.error("cannot unmount " + config_.mountpoint + ": " + unmounted.error().message);
+    return unmounted;
   }
   log_.info("unmounted " + config_.mountpoint);
   return Ok{};
@@ -279,7 +384,7 @@ void Daemon::stop() {
 
 int runDaemon(const Config& config) {
   Daemon daemon(config);
-  if (!daemon.mount() || !daemon.detach() || !daemon.serve()) return 1;
+  if (!daemon.mount() || !daemon.detach() || !daemon.confine() || !daemon.serve()) return 1;
   return 0;
 }
 

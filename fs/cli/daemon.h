@@ -1,8 +1,15 @@
 // The composition root: one metadatafs process. A Daemon builds the layers from a Config
 // (no thread, no request, nothing mounted), then
-//   mount()   checks the host and the mountpoint and mounts (as the mounting user)
-//   detach()  without -f, goes to the background and logs to syslog from then on
-//   serve()   starts the threads and serves until SIGTERM/SIGINT, stop() or an unmount
+//   mount()    checks the host and the mountpoint and mounts (as the mounting user)
+//   detach()   without -f, goes to the background and logs to syslog from then on (or
+//              keeps standard error when that is systemd's journal)
+//   confine()  gives up what mounting needed (DESIGN §6): forks the unmount keeper
+//              (cli/unmount_keeper.h), switches to the run_as= user when root, drops every
+//              capability, sets no_new_privs, limits its filesystem view (Landlock) and
+//              installs the seccomp filter (cli/syscall_filter.h). With run_as=root, as
+//              root, it does nothing (warned at mount()).
+//   serve()    starts the threads and serves until SIGTERM/SIGINT, stop() or an unmount,
+//              then unmounts: by itself, or through the keeper once confined
 // Its members are declared in the order they are built, so they are destroyed in the
 // reverse order: what uses another object goes before it. The threads serve() starts
 // live in one member of their own, stopped (in reverse start order) before the unmount.
@@ -14,6 +21,8 @@
 
 #include "cache/resource_cache.h"
 #include "cli/options.h"
+#include "cli/privileges.h"
+#include "cli/unmount_keeper.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "files/identity_files.h"
@@ -40,6 +49,7 @@ class Daemon {
 
   Status mount();
   Status detach();
+  Status confine();
   Status serve();
   // Asks serve() to return, as SIGTERM does; safe from any thread.
   void stop();
@@ -50,6 +60,11 @@ class Daemon {
   struct Threads;
 
   void addIdentityFiles();
+  // Resolves run_as=; decides whether confine() confines.
+  Status planConfinement();
+  Status dropPrivileges();
+  // Ends the mount: by itself before confine(), through the keeper after.
+  Status unmountNow();
   [[nodiscard]] files::Sources observed() const;
 
   Config config_;  // its mountpoint with symbolic links resolved, once mount() succeeded
@@ -69,7 +84,12 @@ class Daemon {
   files::StatusFile status_;
   files::MetricsFile metrics_;
   mount::FuseSession session_;
-  std::unique_ptr<Threads> threads_;  // while serve() runs
+  RunAs run_as_;                       // who serves after a mount as root
+  bool confine_ = true;                // false: run_as=root as root, today's behaviour
+  std::string mount_device_;           // "0:52", so the keeper unmounts only this mount
+  UnmountKeeper keeper_;               // once confined
+  std::vector<std::string> confined_;  // what confine() did, logged after the start-up line
+  std::unique_ptr<Threads> threads_;   // while serve() runs
 };
 
 // Runs a Daemon through its phases; returns the process exit status.

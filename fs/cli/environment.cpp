@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -87,6 +88,13 @@ Status checkAllowOther(const std::vector<std::string>& fuse_options, uid_t euid,
                                 "mount as root, or leave out " + option);
   }
   return Ok{};
+}
+
+bool stderrIsJournal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");  // NOLINT(concurrency-mt-unsafe): start-up
+  struct stat st {};
+  if (stream == nullptr || fstat(STDERR_FILENO, &st) != 0) return false;
+  return std::string(stream) == std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
 
 bool syslogReachable(const HostPaths& host) {

@@ -69,7 +69,7 @@ std::optional<MountEntry> parseMountinfoLine(const std::string& line) {
   while (dash < fields.size() && fields[dash] != "-")
     ++dash;
   if (fields.size() < 5 || dash + 1 >= fields.size()) return std::nullopt;
-  return MountEntry{unescapeMountinfo(fields[4]), fields[dash + 1]};
+  return MountEntry{unescapeMountinfo(fields[4]), fields[dash + 1], fields[2]};
 }
 
 std::string dirnameOf(const std::string& path) {
@@ -154,12 +154,6 @@ Status runFusermountLazy(const std::string& path) {
   return Ok{};
 }
 
-Status lazyUnmount(const std::string& path) {
-  if (umount2(path.c_str(), MNT_DETACH) == 0) return Ok{};
-  if (errno != EPERM) return makeError(errno, "umount -l " + path + ": " + errnoText(errno));
-  return runFusermountLazy(path);
-}
-
 // -o recover: the dead mount at `path` is lazily unmounted when it is metadatafs's own.
 Status clearDeadMount(const std::string& path, const Logger& log) {
   auto top = topMountAt(currentMounts(), path);
@@ -207,6 +201,16 @@ std::vector<MountEntry> parseMountinfo(std::string_view text) {
     if (auto e = parseMountinfoLine(line)) out.push_back(std::move(*e));
   }
   return out;
+}
+
+std::optional<MountEntry> currentMountAt(std::string_view path) {
+  return topMountAt(currentMounts(), path);
+}
+
+Status lazyUnmount(const std::string& path) {
+  if (umount2(path.c_str(), MNT_DETACH) == 0) return Ok{};
+  if (errno != EPERM) return makeError(errno, "umount -l " + path + ": " + errnoText(errno));
+  return runFusermountLazy(path);
 }
 
 std::optional<MountEntry> topMountAt(const std::vector<MountEntry>& mounts, std::string_view path) {

@@ -22,6 +22,7 @@ namespace mdfs::cli {
 struct MountEntry {
   std::string mount_point;  // octal escapes such as \040 decoded
   std::string fstype;       // "fuse.metadatafs"
+  std::string device;       // "0:52": tells one mount from a later one at the same place
 };
 
 std::vector<MountEntry> parseMountinfo(std::string_view text);
@@ -32,6 +33,12 @@ std::optional<MountEntry> topMountAt(const std::vector<MountEntry>& mounts, std:
 // last component that links elsewhere. Works on a dead mount (only its parent is
 // resolved). Sets `was_link` when the last component was a symbolic link.
 Result<std::string> resolveMountpoint(const std::string& path, bool& was_link);
+
+// The topmost mount at `path` in this process's mount namespace, now.
+std::optional<MountEntry> currentMountAt(std::string_view path);
+
+// umount -l PATH; fusermount3 -u -z PATH when this process may not unmount by itself.
+Status lazyUnmount(const std::string& path);
 
 // Checks the mountpoint as described above and returns where to mount.
 Result<std::string> prepareMountpoint(const std::string& mountpoint, bool recover,

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "cli/privileges.h"
 #include "service/api.h"
 #include "tree/catalog.h"
 
@@ -175,6 +176,18 @@ Status setGid(Config& c, const RawOption& o, const OptionSpec& /*spec*/) {
   return parseOwner(o, false, c.gid);
 }
 
+Status setSecretsGroup(Config& c, const RawOption& o, const OptionSpec& /*spec*/) {
+  return parseOwner(o, false, c.secrets_group);
+}
+
+Status setRunAs(Config& c, const RawOption& o, const OptionSpec& s) {
+  if (!o.has_value || o.value.empty()) return badValue(o, s);
+  auto user = lookUpUser(o.value);
+  if (!user) return badValue(o, "a user of this system, by name or uid");
+  c.run_as = o.value;
+  return Ok{};
+}
+
 Status setTrustedProfile(Config& c, const RawOption& o, const OptionSpec& s) {
   if (!o.has_value || o.value.empty()) return badValue(o, s);
   c.trusted_profile = o.value;
@@ -279,6 +292,10 @@ constexpr OptionSpec kOptions[] = {
     {.key = "gid", .value_name = "GROUP", .section = Section::tree, .apply = setGid,
      .default_text = "the mounting group",
      .help = "group of every file and directory"},
+    {.key = "secrets_group", .value_name = "GROUP", .section = Section::tree,
+     .apply = setSecretsGroup, .default_text = "none: secrets are 0400, owner only",
+     .help = "group that may read secrets (identity tokens, user_data,\n"
+             "passwords): they become 0440, owned by GROUP"},
     {.key = "identity", .section = Section::tree, .apply = setFlag<&Config::identity>,
      .show = showFlag<&Config::identity>,
      .help = "add identity/token: a currently valid identity token"},
@@ -299,6 +316,11 @@ constexpr OptionSpec kOptions[] = {
      .show = showFlag<&Config::recover>,
      .help = "when MOUNTPOINT is a dead metadatafs mount (its daemon was\n"
              "killed), clear it (lazy unmount) and mount again"},
+    {.key = "run_as", .value_name = "USER", .section = Section::other, .apply = setRunAs,
+     .default_text = "metadatafs, or nobody without such a user",
+     .accepts = "a user name or uid",
+     .help = "after a mount as root, serve as USER: no capabilities,\n"
+             "no_new_privs, a seccomp filter; root keeps root (warned)"},
     {.key = "max_threads", .value_name = "N", .section = Section::other,
      .apply = setNumber<&Config::max_threads>, .show = showNumber<&Config::max_threads>,
      .accepts = "whole threads", .min = 1, .max = 256,

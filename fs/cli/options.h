@@ -38,6 +38,11 @@ struct Config {
   std::vector<std::string> resolve;  // HOST:PORT:ADDR, as given
   std::optional<std::uint32_t> uid;
   std::optional<std::uint32_t> gid;
+  // The group that may read secrets (0440 instead of 0400); unset: owner only.
+  std::optional<std::uint32_t> secrets_group;
+  // Who serves after a mount made as root: a user name or uid; empty: metadatafs when the
+  // system has that user, otherwise nobody. "root" (or 0) keeps root, with a warning.
+  std::string run_as;
   bool identity = false;
   std::string trusted_profile;  // "", "default", an id or a crn
   std::string config_file;

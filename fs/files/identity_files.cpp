@@ -23,6 +23,7 @@ void IdentityFiles::add(const std::string& name, const Source& source) {
     mount::DynamicFile f;
     f.path = "identity/" + name + (json ? ".json" : "");
     f.perm = kSecretPerm;
+    f.secret = true;  // 0440 and the secrets group with secrets_group=
     f.produce = [this, name, source, json](Deadline deadline) {
       return produce(name, source, deadline, json);
     };

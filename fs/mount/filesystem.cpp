@@ -17,6 +17,9 @@ constexpr std::uint32_t kDirPerm = 0555;
 constexpr std::uint32_t kSecretDirPerm = 0500;
 constexpr std::uint32_t kFilePerm = 0444;
 constexpr std::uint32_t kSecretFilePerm = 0400;
+// With secrets_group=: the group may read too.
+constexpr std::uint32_t kGroupSecretDirPerm = 0550;
+constexpr std::uint32_t kGroupSecretFilePerm = 0440;
 constexpr double kStaleTimeout = 1.0;  // stale data is rechecked often
 constexpr double kMinTimeout = 0.001;  // never exactly zero (DESIGN §2)
 constexpr std::string_view kRawSuffix = ".json";
@@ -145,6 +148,24 @@ Filesystem::Place Filesystem::classify(std::string_view path) const {
   return p;
 }
 
+void Filesystem::setMode(Attributes& a, std::uint32_t type, bool secret) const {
+  a.secret = secret;
+  const bool dir = type == S_IFDIR;
+  const bool group = options_.secrets_gid.has_value();
+  if (!secret) {
+    a.mode = type | (dir ? kDirPerm : kFilePerm);
+  } else if (group) {
+    a.mode = type | (dir ? kGroupSecretDirPerm : kGroupSecretFilePerm);
+  } else {
+    a.mode = type | (dir ? kSecretDirPerm : kSecretFilePerm);
+  }
+}
+
+void Filesystem::setMode(Attributes& a, const DynamicFile& d) const {
+  if (d.secret) return setMode(a, S_IFREG, true);
+  a.mode = S_IFREG | d.perm;
+}
+
 double Filesystem::timeoutOf(const cache::View& view) const {
   if (view.stale) return kStaleTimeout;
   std::chrono::duration<double> left = view.expires - clock_.steady();
@@ -270,7 +291,7 @@ Result<Entry> Filesystem::dynamicEntry(std::size_t index, Deadline deadline) {
   auto content = dynamicContent(index, deadline);
   if (!content) return content.error();
   Entry e;
-  e.attr.mode = S_IFREG | dynamic_[index].perm;
+  setMode(e.attr, dynamic_[index]);
   e.attr.size = content->bytes.size();
   e.attr.mtime_ns = content->mtime_ns;
   e.timeout = std::max(std::chrono::duration<double>(content->valid_for).count(), kMinTimeout);
@@ -299,7 +320,7 @@ Entry Filesystem::rawOf(const cache::View& view) const {
   const tree::Snapshot& snap = *view.snapshot;
   Entry e;
   e.timeout = timeoutOf(view);
-  e.attr.mode = S_IFREG | (snap.rawSecret() ? kSecretFilePerm : kFilePerm);
+  setMode(e.attr, S_IFREG, snap.rawSecret());
   e.attr.size = snap.raw().size();
   e.attr.mtime_ns = snap.rawMtime();
   return e;
@@ -320,10 +341,10 @@ Entry Filesystem::nodeEntry(const tree::Node* node, const cache::View& view) con
   e.attr.mtime_ns = node->mtime_ns;
   switch (node->kind) {
     case tree::Node::Kind::directory:
-      e.attr.mode = S_IFDIR | (node->secret ? kSecretDirPerm : kDirPerm);
+      setMode(e.attr, S_IFDIR, node->secret);
       break;
     case tree::Node::Kind::file:
-      e.attr.mode = S_IFREG | (node->secret ? kSecretFilePerm : kFilePerm);
+      setMode(e.attr, S_IFREG, node->secret);
       e.attr.size = snap.data(*node).size();
       break;
     case tree::Node::Kind::symlink:
@@ -436,7 +457,7 @@ void Filesystem::listDynamicDir(const std::string& dir, Listing& listing) const 
     if (d.hidden || dirname(d.path) != dir) continue;
     Entry e;
     e.has_attributes = false;  // producing a token just to list it would cost a request
-    e.attr.mode = S_IFREG | d.perm;
+    setMode(e.attr, d);
     listing.tail.push_back({d.path, {std::string(basename(d.path)), e}});
   }
 }
@@ -491,7 +512,7 @@ Status Filesystem::listChildEndpoints(const std::string& dir, Listing& listing,
     unknown.has_attributes = false;
     unknown.attr.mode = S_IFDIR | kDirPerm;
     listing.tail.push_back({spec.mount_path, {name, unknown}});
-    unknown.attr.mode = S_IFREG | (spec.rawIsSecret() ? kSecretFilePerm : kFilePerm);
+    setMode(unknown.attr, S_IFREG, spec.rawIsSecret());
     listing.tail.push_back({raw_path, {raw_name, unknown}});
   }
   if (need_one && !any && first_failure) return *first_failure;

@@ -28,6 +28,7 @@ struct Attributes {
   std::uint32_t mode = 0;  // file type and permission bits
   std::uint64_t size = 0;
   std::int64_t mtime_ns = 0;
+  bool secret = false;  // owned by the secrets group when there is one
 };
 
 // A lookup or getattr answer. `has_attributes` is false for directory entries whose
@@ -61,6 +62,7 @@ struct DynamicContent {
 struct DynamicFile {
   std::string path;  // "identity/token", ".status"
   std::uint32_t perm = 0444;
+  bool secret = false;  // 0400, or 0440 and the secrets group (perm is then ignored)
   bool hidden = false;  // left out of directory listings, still found by name
   std::function<Result<DynamicContent>(Deadline)> produce;
 };
@@ -75,6 +77,8 @@ struct Invalidation {
 struct FilesystemOptions {
   std::uint32_t uid = 0;
   std::uint32_t gid = 0;
+  // secrets_group=: secrets become 0440 (directories 0550) and this group's; unset: 0400.
+  std::optional<std::uint32_t> secrets_gid;
   Millis op_timeout{10000};  // the deadline of one filesystem operation
   Seconds default_ttl{60};   // kernel timeout of entries that carry no fetched data
 };
@@ -116,6 +120,10 @@ class Filesystem {
   [[nodiscard]] std::size_t inodeCount() const { return inodes_.size(); }
   [[nodiscard]] std::uint32_t uid() const { return options_.uid; }
   [[nodiscard]] std::uint32_t gid() const { return options_.gid; }
+  // The group of an entry with these attributes.
+  [[nodiscard]] std::uint32_t gidOf(const Attributes& a) const {
+    return a.secret ? options_.secrets_gid.value_or(options_.gid) : options_.gid;
+  }
   [[nodiscard]] Millis opTimeout() const { return options_.op_timeout; }
 
   // What the kernel must forget after the cache published a change to `endpoint`.
@@ -150,6 +158,9 @@ class Filesystem {
   [[nodiscard]] std::uint64_t inodeFor(const std::string& path, bool counted);
   [[nodiscard]] Entry dirEntry(std::int64_t mtime_ns, double timeout) const;
   [[nodiscard]] double timeoutOf(const cache::View& view) const;
+  // S_IFREG or S_IFDIR with the permission bits of a plain or a secret entry.
+  void setMode(Attributes& a, std::uint32_t type, bool secret) const;
+  void setMode(Attributes& a, const DynamicFile& d) const;
   [[nodiscard]] Deadline deadline() const { return deadlineIn(options_.op_timeout); }
 
   const tree::Catalog& catalog_;

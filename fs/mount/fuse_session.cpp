@@ -1,6 +1,7 @@
 #include "mount/fuse_session.h"
 
 #include <linux/fuse.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -175,7 +176,7 @@ void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   answer(req, s.fs.answersAtOnce(parent, name), [&s, parent, name = std::string(name)](Ticket& t) {
     auto r = s.fs.lookup(parent, name);
     if (!r) return replyError(t, s, r.error(), "lookup");
-    fuse_entry_param p = toEntryParam(r.value(), s.fs.uid(), s.fs.gid());
+    fuse_entry_param p = toEntryParam(r.value(), s.fs.uid(), s.fs.gidOf(r->attr));
     if (!t.claim()) {
       if (p.ino != 0) s.fs.forget(p.ino, 1);  // the kernel never got it
       return;
@@ -200,7 +201,7 @@ void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
   answer(req, s.fs.answersAtOnce(ino), [&s, ino](Ticket& t) {
     auto r = s.fs.getattr(ino);
     if (!r) return replyError(t, s, r.error(), "getattr");
-    struct stat st = toStat(r->attr, s.fs.uid(), s.fs.gid());
+    struct stat st = toStat(r->attr, s.fs.uid(), s.fs.gidOf(r->attr));
     if (t.claim()) fuse_reply_attr(t.req(), &st, r->timeout);
   });
 }
@@ -249,12 +250,12 @@ void sendListing(Ticket& t, State& s, const ListingReply& listing, std::size_t s
     const DirEntry& d = listing.entries[i];
     const auto next = static_cast<off_t>(listing.next[i]);
     if (plus) {
-      fuse_entry_param p = toEntryParam(d.entry, s.fs.uid(), s.fs.gid());
+      fuse_entry_param p = toEntryParam(d.entry, s.fs.uid(), s.fs.gidOf(d.entry.attr));
       if (d.name == "." || d.name == "..") p.ino = 0;  // never lookups
       used +=
           fuse_add_direntry_plus(t.req(), buf.get() + used, size - used, d.name.c_str(), &p, next);
     } else {
-      struct stat st = toStat(d.entry.attr, s.fs.uid(), s.fs.gid());
+      struct stat st = toStat(d.entry.attr, s.fs.uid(), s.fs.gidOf(d.entry.attr));
       used += fuse_add_direntry(t.req(), buf.get() + used, size - used, d.name.c_str(), &st, next);
     }
   }
@@ -579,6 +580,19 @@ void FuseSession::unmount() {
     fuse_session_unmount(state_->se);
     state_->mounted = false;
   }
+}
+
+void FuseSession::release() {
+  if (state_->se == nullptr) return;
+  // Once the kernel has ended the connection (the mount is gone), libfuse's unmount only
+  // closes the device and frees its copy of the mountpoint: it tries no umount when the
+  // device reports POLLERR, as it does from then on. Otherwise only the device is closed.
+  pollfd device{fuse_session_fd(state_->se), 0, 0};
+  const bool ended = poll(&device, 1, 0) == 1 && (device.revents & POLLERR) != 0;
+  if (state_->mounted && ended) fuse_session_unmount(state_->se);
+  state_->mounted = false;
+  fuse_session_destroy(state_->se);  // closes the device
+  state_->se = nullptr;
 }
 
 bool FuseSession::ready() const {

@@ -35,6 +35,9 @@ class FuseSession {
   // from any thread (not from a signal handler).
   void exit();
   void unmount();
+  // Closes the FUSE device and forgets the mount without unmounting: for a process that may
+  // not unmount and has another do it (cli/unmount_keeper.h), before or after this.
+  void release();
   // Sends one kernel cache invalidation; 0 or a negative errno.
   int notify(const Invalidation& item);
   // True once the kernel answered INIT; notifications are only sent after that.

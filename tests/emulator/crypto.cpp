@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -220,6 +221,9 @@ Result<std::string> makeTempDir() {
     return makeError(errno,
                      "cannot create a directory for TLS files: " + std::string(errnoText(errno)));
   }
+  // The CA certificate (0644) is public and must be readable by a metadatafs that serves
+  // as an unprivileged user; the keys stay 0600, and the folder cannot be listed.
+  ::chmod(pattern.c_str(), 0711);
   return pattern;
 }
 

@@ -70,6 +70,8 @@ class Mount {
 
  private:
   bool waitMounted();
+  // /proc/PID/status says Seccomp: 2 (a filter is installed).
+  static bool confined(pid_t pid);
 
   std::string dir_;
   std::string log_path_;

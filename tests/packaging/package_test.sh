@@ -2,8 +2,9 @@
 # The Debian package, end to end on this machine: `cpack -G DEB` from the build folder
 # gives metadatafs_<version>_<arch>.deb with the right fields, Depends, file list and
 # maintainer scripts; `dpkg -i` installs it without enabling, starting or mounting
-# anything; an fstab entry mounts through the installed helper and binary; `dpkg -r`
-# removes every file but the conffile, `dpkg -P` that too, and nothing is left behind.
+# anything but the metadatafs system user; an fstab entry mounts through the installed
+# helper and binary, and the daemon serves as that user; `dpkg -r` removes every file but
+# the conffile and keeps the user, `dpkg -P` removes those too, and nothing is left behind.
 #
 # It changes the system (dpkg), so CTest runs it only in the plain configuration (a
 # sanitizer build is not a shippable binary) and never beside itself (RESOURCE_LOCK dpkg).
@@ -23,6 +24,10 @@ case $(package_state) in
   "" | *not-installed) ;;
   *) fail "the metadatafs package is already on this machine ($(package_state)); not touching it" ;;
 esac
+# A metadatafs user that is not the package's would be kept by purge, and spoil the checks.
+if getent passwd metadatafs >/dev/null; then
+  fail "a metadatafs user exists already ($(getent passwd metadatafs)); not touching it"
+fi
 
 # Minimal images tell dpkg not to install man pages and docs (path-exclude in
 # /etc/dpkg/dpkg.cfg.d); the last path-exclude or path-include that matches decides.
@@ -102,19 +107,22 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 # Library package names carry their soname and, from Debian 13, the 64-bit time_t
 # transition: libfuse3-3 or libfuse3-4, libcurl4 or libcurl4t64.
-for dep in fuse3 'libfuse3-[0-9]+' 'libcurl4(t64)?' libc6; do
+for dep in fuse3 passwd 'libfuse3-[0-9]+' 'libcurl4(t64)?' 'libseccomp2' libc6; do
   grep -Eq "(^|, )$dep( \\([^)]*\\))?(,|$)" <<<"$depends" || fail "Depends lacks $dep: $depends"
 done
 
 echo "== file list"
 expected="./etc/metadatafs.conf
 ./usr/bin/metadatafs
+./usr/lib/systemd/system/metadatafs-lock.service
 ./usr/lib/systemd/system/metadatafs.service
+./usr/sbin/metadatafs-lock
 ./usr/sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3
 ./usr/share/doc/metadatafs/changelog.gz
 ./usr/share/doc/metadatafs/copyright
 ./usr/share/man/man8/metadatafs.8.gz
-./usr/share/man/man8/mount.fuse.metadatafs.8.gz -> metadatafs.8.gz"
+./usr/share/man/man8/mount.fuse.metadatafs.8.gz -> metadatafs.8.gz
+./usr/share/metadatafs/service.conf"
 contents=$(dpkg-deb -c "$deb")
 actual=$(awk '$1 !~ /^d/ { $1 = $2 = $3 = $4 = $5 = ""; sub(/^ +/, ""); print }' <<<"$contents" | sort)
 [[ $actual == "$expected" ]] || fail "package files differ:
@@ -139,7 +147,7 @@ for script in postinst prerm postrm; do
 done
 dpkg-deb -x "$deb" "$work/root"
 [[ $(file "$work/root/usr/bin/metadatafs") == *", stripped"* ]] || fail "usr/bin/metadatafs is not stripped"
-grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,recover,config=/etc/metadatafs.conf$" \
+grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,recover,config=/usr/share/metadatafs/service.conf,config=/etc/metadatafs.conf$" \
   "$work/root/usr/lib/systemd/system/metadatafs.service" || fail "the unit's ExecStart"
 
 if command -v lintian >/dev/null; then
@@ -179,6 +187,15 @@ done
 findmnt -rn /metadata >/dev/null && fail "/metadata is mounted after dpkg -i"
 [[ $(enabled_units) == "$wants_before" ]] ||
   fail "dpkg -i enabled a unit"
+echo "== the metadatafs user"
+entry=$(getent passwd metadatafs) || fail "dpkg -i made no metadatafs user"
+echo "$entry"
+IFS=: read -r _ _ user_uid user_gid gecos home shell <<<"$entry"
+[[ $user_uid -gt 0 && $user_uid -lt 1000 ]] || fail "not a system uid: $user_uid"
+[[ $(getent group metadatafs | cut -d: -f3) == "$user_gid" ]] || fail "no metadatafs group"
+[[ $gecos == "metadatafs daemon" && $home == /nonexistent && $shell == */nologin ]] ||
+  fail "the user can log in or has a home: $entry"
+[[ ! -e /nonexistent ]] || fail "a home was created"
 
 echo "== mount -T fstab with the installed helper and binary"
 start_emulator "$build" "$work"
@@ -195,6 +212,10 @@ grep -q 'executing helper /sbin/mount.fuse.metadatafs$' "$work/mount.debug" ||
 mounted "$mnt" || fail "not mounted"
 pid=$(daemon_of "$mnt")
 [[ $(readlink "/proc/$pid/exe") == /usr/bin/metadatafs ]] || fail "the daemon is not /usr/bin/metadatafs"
+# Mounted as root, it serves as the package's user.
+wait_until 5 grep -q '^Seccomp:.*2' "/proc/$pid/status" || fail "the daemon is not confined"
+[[ $(awk '/^Uid:/ { print $2 }' "/proc/$pid/status") == "$user_uid" ]] ||
+  fail "the daemon does not serve as metadatafs: $(grep ^Uid: "/proc/$pid/status")"
 [[ $(cat "$mnt/instance/name") == web-frontend-01 ]] || fail "cannot read the mount"
 [[ $(findmnt -rn -M "$mnt" -o SOURCE,FSTYPE) == "metadatafs fuse.metadatafs" ]] || fail "findmnt"
 umount "$mnt"
@@ -213,6 +234,7 @@ while IFS= read -r path; do
   fi
 done <"$work/files"
 [[ -d /usr/share/doc/metadatafs ]] && fail "/usr/share/doc/metadatafs left behind"
+getent passwd metadatafs >/dev/null || fail "dpkg -r removed the metadatafs user"
 
 echo "== dpkg -P"
 dpkg_retry -P metadatafs || fail "dpkg -P failed"
@@ -222,6 +244,8 @@ case $(package_state) in
   *) fail "state after dpkg -P: $(package_state)" ;;
 esac
 [[ -e /etc/metadatafs.conf ]] && fail "/etc/metadatafs.conf left behind by dpkg -P"
+getent passwd metadatafs && fail "the metadatafs user is left after dpkg -P"
+getent group metadatafs && fail "the metadatafs group is left after dpkg -P"
 compgen -G "/var/lib/dpkg/info/metadatafs.*" >/dev/null && fail "dpkg info files left behind"
 compgen -G "/etc/systemd/system/*.wants/metadatafs.service" >/dev/null && fail "unit links left"
 for p in $(pgrep -x metadatafs || true); do

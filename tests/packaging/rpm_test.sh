@@ -61,13 +61,17 @@ done
 echo "== file list"
 expected="/etc/metadatafs.conf
 /usr/bin/metadatafs
+/usr/lib/systemd/system/metadatafs-lock.service
 /usr/lib/systemd/system/metadatafs.service
+/usr/sbin/metadatafs-lock
 /usr/sbin/mount.fuse.metadatafs -> /sbin/mount.fuse3
 /usr/share/doc/metadatafs
 /usr/share/doc/metadatafs/changelog.gz
 /usr/share/doc/metadatafs/copyright
 /usr/share/man/man8/metadatafs.8.gz
-/usr/share/man/man8/mount.fuse.metadatafs.8.gz -> metadatafs.8.gz"
+/usr/share/man/man8/mount.fuse.metadatafs.8.gz -> metadatafs.8.gz
+/usr/share/metadatafs
+/usr/share/metadatafs/service.conf"
 actual=$(q --qf '[%{FILENAMES}\t%{FILELINKTOS}\n]' | awk -F '\t' '{ print $2 == "" ? $1 : $1 " -> " $2 }' | sort)
 [[ $actual == "$expected" ]] || fail "package files differ:
 --- expected
@@ -86,12 +90,19 @@ q --qf '[%{FILEUSERNAME}:%{FILEGROUPNAME}\n]' | grep -qv '^root:root$' && fail "
 
 echo "== scriptlets"
 scripts=$(q --scripts)
-for s in postinstall preuninstall postuninstall; do
+for s in preinstall postinstall preuninstall postuninstall; do
   grep -q "^$s scriptlet (using /bin/sh):" <<<"$scripts" || fail "no %${s} scriptlet"
 done
-# CPack 3.18 (Debian 11) declares empty %pre, %pretrans and %posttrans ("... program: /bin/sh"):
+# CPack 3.18 (Debian 11) declares empty %pretrans and %posttrans ("... program: /bin/sh"):
 # they run nothing. A body would show as "... scriptlet".
-grep -Eq "^(preinstall|pretrans|posttrans) scriptlet" <<<"$scripts" && fail "unexpected scriptlet: $scripts"
+grep -Eq "^(pretrans|posttrans) scriptlet" <<<"$scripts" && fail "unexpected scriptlet: $scripts"
+# %pre makes the metadatafs system user, and nothing removes it.
+pre=$(q --qf '%{PREIN}')
+grep -q 'useradd -r -g metadatafs -d /nonexistent -M -s /sbin/nologin' <<<"$pre" ||
+  fail "%pre does not create the metadatafs user: $pre"
+grep -q 'userdel' <<<"$scripts" && fail "a scriptlet removes the metadatafs user"
+grep -qx 'shadow-utils' <<<"$(q --qf '[%{REQUIREFLAGS:deptype} %{REQUIRENAME}\n]' | sed -n 's/^pre //p')" ||
+  fail "%pre does not require shadow-utils"
 for tag in POSTIN PREUN POSTUN; do
   body=$(q --qf "%{$tag}")
   printf '%s\n' "$body" >"$work/$tag.sh"
@@ -131,7 +142,7 @@ echo "== payload"
 mkdir "$work/root"
 rpm2archive - <"$pkg" | tar -xzf - -C "$work/root"
 [[ $(file "$work/root/usr/bin/metadatafs") == *", stripped"* ]] || fail "/usr/bin/metadatafs is not stripped"
-grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,recover,config=/etc/metadatafs.conf$" \
+grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,recover,config=/usr/share/metadatafs/service.conf,config=/etc/metadatafs.conf$" \
   "$work/root/usr/lib/systemd/system/metadatafs.service" || fail "the unit's ExecStart"
 zcat "$work/root/usr/share/man/man8/metadatafs.8.gz" | grep -q '^\.TH METADATAFS 8' || fail "the man page"
 echo "PASS: $(basename "$pkg")"

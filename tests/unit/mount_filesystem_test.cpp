@@ -260,6 +260,47 @@ TEST_F(FilesystemTest, AnEndpointThatAppearsIsListedAfterItsTtl) {
   EXPECT_NE(std::find(after.begin(), after.end(), "volume_attachments.json"), after.end());
 }
 
+// secrets_group= (issue 13): secrets become 0440 and the group's; nothing else changes.
+TEST_F(FilesystemTest, ASecretsGroupMayReadSecrets) {
+  FilesystemOptions o;
+  o.uid = 1000;
+  o.gid = 1000;
+  o.secrets_gid = 4242;
+  fs_ = std::make_unique<Filesystem>(catalog_, *cache_, inodes_, o, clock_);
+  DynamicFile token;
+  token.path = "identity/token";
+  token.secret = true;
+  token.produce = [](Deadline) -> Result<DynamicContent> { return DynamicContent{"t", 0, 1s}; };
+  fs_->addDynamicFile(token);
+  for (const char* path :
+       {"instance/initialization.json", "instance/initialization/user_data", "identity/token"}) {
+    Entry e = lookupPath(path);
+    EXPECT_EQ(e.attr.mode & 07777, 0440U) << path;
+    EXPECT_TRUE(e.attr.secret) << path;
+    EXPECT_EQ(fs_->gidOf(e.attr), 4242U) << path;
+  }
+  for (const char* path : {"instance/name", "instance", "identity"}) {
+    Entry e = lookupPath(path);
+    EXPECT_FALSE(e.attr.secret) << path;
+    EXPECT_EQ(fs_->gidOf(e.attr), 1000U) << path;
+  }
+  EXPECT_EQ(lookupPath("instance/name").attr.mode & 07777, 0444U);
+  // Listed entries carry the same modes as looked-up ones.
+  auto listed = fs_->list(lookupPath("instance/initialization").attr.ino);
+  ASSERT_TRUE(listed.ok());
+  for (const auto& d : listed.value()) {
+    if (d.name == "user_data") {
+      EXPECT_EQ(d.entry.attr.mode & 07777, 0440U);
+    }
+  }
+}
+
+TEST_F(FilesystemTest, WithoutASecretsGroupSecretsAreTheOwnersOnly) {
+  Entry e = lookupPath("instance/initialization/user_data");
+  EXPECT_EQ(e.attr.mode & 07777, 0400U);
+  EXPECT_EQ(fs_->gidOf(e.attr), 1000U);
+}
+
 TEST_F(FilesystemTest, DynamicFilesAreProducedOnDemandAndReused) {
   int produced = 0;
   DynamicFile f;
