@@ -126,6 +126,9 @@ class Background {
 // and detach() (a fork) run on one thread, and privileges can be dropped before serve().
 //   - FUSE workers: up to max_threads, started and ended by libfuse inside session_.loop();
 //     serve()'s own thread is the loop's main thread, woken by SIGUSR1 from stop().
+//   - the answerer (mount/answerer.h): a fixed pool that answers requests which may wait on
+//     the service, and a reaper that answers ETIMEDOUT when a deadline comes first; made
+//     and stopped by session_.loop(), before the device closes.
 //   - the invalidator: the only thread that sends kernel cache invalidations.
 //   - the cache's refresher, and the cache's fetch workers (a fixed pool, started by the
 //     first job): listings fetch their child endpoints there in parallel, and refreshes run
