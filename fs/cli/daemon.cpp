@@ -131,7 +131,8 @@ class Prober {
 // and detach() (a fork) run on one thread, and privileges can be dropped before serve().
 //   - FUSE workers: up to max_threads, started and ended by libfuse inside session_.loop();
 //     serve()'s own thread is the loop's main thread, woken by SIGUSR1 from stop().
-//   - the invalidator: the only thread that sends kernel cache invalidations.
+//   - the invalidator: the only thread that sends kernel notifications (cache
+//     invalidations and pollers' wake-ups, some of them scheduled for later).
 //   - the cache's refresher, and the cache's fetch workers (a fixed pool, started by the
 //     first job): listings fetch their child endpoints there in parallel, and refreshes run
 //     there so a hanging endpoint never delays another.
@@ -155,8 +156,12 @@ struct Daemon::Threads {
             [&d] { d.stop(); }, d.log_) {
     d.cache_.setChangeCallback(
         [&d, this](int endpoint, const tree::ChangeList& changes, cache::Presence presence) {
-          invalidator.post(d.fs_.invalidationsFor(endpoint, changes, presence));
+          invalidator.post(d.fs_.fetched(endpoint, changes, presence));
         });
+    // Used by FUSE requests only, which end before the invalidator does.
+    d.fs_.setScheduler([this](std::uint64_t key, mount::Invalidation item, SteadyTime at) {
+      invalidator.schedule(key, std::move(item), at);
+    });
     d.health_.onRecovery([&d] { d.cache_.retryFailedNow(); });
   }
 
@@ -193,10 +198,13 @@ Daemon::Daemon(Config config)
       identity_(clock_, log_),
       status_(statusSettings(config_), observed(), clock_),
       metrics_(observed(), clock_),
+      well_known_(files::ibmWellKnown(), fs_, config_.newline),
       session_(fs_, log_) {
   addIdentityFiles();
   fs_.addDynamicFile(status_.file());
   fs_.addDynamicFile(metrics_.file());
+  for (auto& file : well_known_.files())
+    fs_.addDynamicFile(std::move(file));
 }
 
 Daemon::~Daemon() = default;

@@ -19,6 +19,7 @@
 #include "files/identity_files.h"
 #include "files/metrics_file.h"
 #include "files/status_file.h"
+#include "files/well_known.h"
 #include "mount/filesystem.h"
 #include "mount/fuse_session.h"
 #include "mount/inode_table.h"
@@ -68,6 +69,7 @@ class Daemon {
   files::IdentityFiles identity_;
   files::StatusFile status_;
   files::MetricsFile metrics_;
+  files::WellKnown well_known_;
   mount::FuseSession session_;
   std::unique_ptr<Threads> threads_;  // while serve() runs
 };

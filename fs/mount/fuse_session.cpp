@@ -1,5 +1,6 @@
 #include "mount/fuse_session.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
 
@@ -249,6 +250,22 @@ void opRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
   fuse_reply_err(req, 0);
 }
 
+// poll(2), select(2) and epoll(7) with sysfs semantics: always readable, and POLLPRI |
+// POLLERR once the content changed since the open file last saw it (poll_registry.h).
+void opPoll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/, fuse_pollhandle* ph) {
+  PollHandle handle;
+  if (ph != nullptr) {
+    handle =
+        PollHandle(ph, [](void* p) { fuse_pollhandle_destroy(static_cast<fuse_pollhandle*>(p)); });
+  }
+  guarded(req, "poll", [&] {
+    const bool changed = stateOf(req).fs.poll(ino, fuse_compat::pollKernelHandle(ph), handle);
+    unsigned revents = POLLIN | POLLRDNORM;
+    if (changed) revents |= POLLPRI | POLLERR;
+    fuse_reply_poll(req, revents);
+  });
+}
+
 void opStatfs(fuse_req_t req, fuse_ino_t /*ino*/) {
   guarded(req, "statfs", [&] {
     struct statvfs st {};
@@ -284,6 +301,8 @@ fuse_lowlevel_ops makeOps() {
   ops.open = opOpen;
   ops.read = opRead;
   ops.release = opRelease;
+  // Without a known poll handle layout, no poll: the kernel then calls every file readable.
+  if (fuse_compat::pollHandleKnown()) ops.poll = opPoll;
   ops.statfs = opStatfs;
   ops.flush = kNotImplemented;
   ops.getxattr = kNotImplemented;
@@ -376,6 +395,9 @@ bool FuseSession::ready() const {
 
 int FuseSession::notify(const Invalidation& item) {
   if (!ready()) return -ENOTCONN;
+  if (item.kind == Invalidation::Kind::poll) {
+    return fuse_lowlevel_notify_poll(static_cast<fuse_pollhandle*>(item.poll.get()));
+  }
   if (item.kind == Invalidation::Kind::inode) {
     return fuse_lowlevel_notify_inval_inode(state_->se, item.ino, 0, 0);
   }

@@ -28,7 +28,8 @@ class FuseSession {
   // Asks loop() to return; safe from any thread (not from a signal handler).
   void exit();
   void unmount();
-  // Sends one kernel cache invalidation; 0 or a negative errno.
+  // Sends one kernel notification (an invalidation, or a poller's wake-up); 0 or a
+  // negative errno.
   int notify(const Invalidation& item);
   // True once the kernel answered INIT; notifications are only sent after that.
   [[nodiscard]] bool ready() const;

@@ -391,8 +391,8 @@ TEST(Invalidator, SendsInOrderOffTheCallersThread) {
       },
       log);
   inv.start();
-  inv.post({{Invalidation::Kind::inode, 7, {}}, {Invalidation::Kind::entry, 1, "missing"}});
-  inv.post({{Invalidation::Kind::entry, 1, "b"}});
+  inv.post({Invalidation::inode(7), Invalidation::entry(1, "missing")});
+  inv.post({Invalidation::entry(1, "b")});
   inv.drain();
   std::lock_guard lock(mu);
   EXPECT_EQ(sent, (std::vector<std::string>{"7", "missing", "b"}));
