@@ -12,11 +12,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 namespace mdfs::cli {
@@ -51,7 +51,7 @@ int fail(const std::string& message) {
 }
 
 std::string errnoText(int e) {
-  return std::strerror(e);
+  return std::error_code(e, std::generic_category()).message();
 }
 
 std::optional<double> parseSeconds(const std::string& text) {
@@ -101,7 +101,10 @@ bool onMetadatafsMount(const struct stat& st) {
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
-    std::string id, parent, dev, word;
+    std::string id;
+    std::string parent;
+    std::string dev;
+    std::string word;
     fields >> id >> parent >> dev;
     if (dev != device) continue;
     while (fields >> word && word != "-") {
@@ -147,6 +150,7 @@ int brokenWatch(const Watched& w) {
 
 int waitForChanges(const Args& args, std::vector<Watched>& watched) {
   std::vector<pollfd> fds;
+  fds.reserve(watched.size());
   for (const auto& w : watched)
     fds.push_back({w.fd, POLLPRI, 0});
   using Clock = std::chrono::steady_clock;

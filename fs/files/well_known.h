@@ -85,16 +85,19 @@ class WellKnown {
   // well-known/<fact> for every fact, well-known.json and well-known.env.
   [[nodiscard]] std::vector<mount::DynamicFile> files() const;
   // The value of one fact: nullopt when absent; an error when the tree fails to answer.
-  Result<std::optional<std::string>> value(const FactRule& rule, Deadline deadline) const;
+  [[nodiscard]] Result<std::optional<std::string>> value(const FactRule& rule,
+                                                         Deadline deadline) const;
   // The .json and .env renderings of every fact but the secret ones.
-  Result<std::string> json(Deadline deadline) const;
-  Result<std::string> env(Deadline deadline) const;
+  [[nodiscard]] Result<std::string> json(Deadline deadline) const;
+  [[nodiscard]] Result<std::string> env(Deadline deadline) const;
 
  private:
-  Result<std::vector<std::string>> expand(std::string_view pattern, Deadline deadline) const;
-  Result<std::optional<std::string>> valueAt(const std::string& path, bool exact,
-                                             Deadline deadline) const;
-  Result<std::vector<std::pair<std::string, std::string>>> publicFacts(Deadline deadline) const;
+  [[nodiscard]] Result<std::vector<std::string>> expand(std::string_view pattern,
+                                                        Deadline deadline) const;
+  [[nodiscard]] Result<std::optional<std::string>> valueAt(const std::string& path, bool exact,
+                                                           Deadline deadline) const;
+  [[nodiscard]] Result<std::vector<std::pair<std::string, std::string>>> publicFacts(
+      Deadline deadline) const;
   [[nodiscard]] mount::DynamicFile factFile(const FactRule& rule) const;
 
   WellKnownTable table_;

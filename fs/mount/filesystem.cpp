@@ -376,7 +376,7 @@ Result<DynamicContent> Filesystem::produceDynamic(std::size_t index, Deadline de
   MutexLock lock(slot.mu);
   const std::int64_t now_ns = nanosSinceEpoch(clock_.wall());
   if (derived) {
-    const auto& old = slot.content;
+    const std::shared_ptr<const DynamicContent> old = slot.content;
     const bool same = old && old->absent == fresh->absent && old->bytes == fresh->bytes;
     fresh->mtime_ns = same ? old->mtime_ns : now_ns;
   } else if (fresh->mtime_ns == 0) {
