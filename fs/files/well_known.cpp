@@ -122,6 +122,12 @@ std::string applyTransform(Transform transform, std::string value) {
   return value;
 }
 
+std::string applyTransforms(const std::vector<Transform>& transforms, std::string value) {
+  for (Transform t : transforms)
+    value = applyTransform(t, std::move(value));
+  return value;
+}
+
 std::vector<std::string> sourcePaths(const FactRule& rule) {
   std::vector<std::string> out;
   auto add = [&](std::string path) {
@@ -197,11 +203,11 @@ Result<std::optional<std::string>> WellKnown::value(const FactRule& rule, Deadli
       if (!v) return v.error();
       if (!v->has_value() || (*v)->empty()) continue;
       if (rule.combine == Combine::first) {
-        std::string out = applyTransform(rule.transform, std::move(**v));
+        std::string out = applyTransforms(rule.transforms, std::move(**v));
         if (out.empty()) return std::optional<std::string>();
         return std::optional<std::string>(std::move(out));
       }
-      if (!hasLineBreak(**v)) found.push_back(applyTransform(rule.transform, std::move(**v)));
+      if (!hasLineBreak(**v)) found.push_back(applyTransforms(rule.transforms, std::move(**v)));
     }
   }
   std::string lines;

@@ -46,7 +46,9 @@ struct FactRule {
   std::string constant;  // a value needing no path ("ibm"); then `paths` is empty
   std::vector<std::string> paths;
   Combine combine = Combine::first;
-  Transform transform = Transform::none;
+  // Applied in order ("projects/7/zones/us-central1-a": last_path_part, then
+  // drop_last_dash_part, gives the region us-central1).
+  std::vector<Transform> transforms;
   // Byte-exact and secret (user data): served as it is, 0400, left out of the .json and
   // .env files (which are 0444).
   bool secret = false;
@@ -61,6 +63,7 @@ WellKnownTable ibmWellKnown();
 
 // The pure parts, unit-tested on their own.
 std::string applyTransform(Transform transform, std::string value);
+std::string applyTransforms(const std::vector<Transform>& transforms, std::string value);
 // The tree paths a rule reads: each path up to its first computed segment, and the paths
 // inside "{...}" (what a derived file's freshness follows).
 std::vector<std::string> sourcePaths(const FactRule& rule);

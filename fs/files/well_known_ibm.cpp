@@ -22,7 +22,7 @@ WellKnownTable ibmWellKnown() {
   t.facts.push_back(fact("instance-type", {"instance/profile/name"}));
   t.facts.push_back(fact("zone", {"instance/zone/name"}));
   FactRule region = fact("region", {"instance/zone/name"});
-  region.transform = Transform::drop_last_dash_part;  // us-south-1 -> us-south
+  region.transforms = {Transform::drop_last_dash_part};  // us-south-1 -> us-south
   t.facts.push_back(region);
   t.facts.push_back(fact("image-id", {"instance/image/id"}));
   t.facts.push_back(fact("vpc-id", {"instance/vpc/id"}));

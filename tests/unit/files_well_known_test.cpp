@@ -84,6 +84,11 @@ TEST(WellKnownTransforms, RegionFromZoneAndLastPathPart) {
             "us-central1-a");
   EXPECT_EQ(applyTransform(Transform::last_path_part, "plain"), "plain");
   EXPECT_EQ(applyTransform(Transform::none, "as is"), "as is");
+  // GCE's zone is a path: its region takes two steps.
+  EXPECT_EQ(applyTransforms({Transform::last_path_part, Transform::drop_last_dash_part},
+                            "projects/7/zones/us-central1-a"),
+            "us-central1");
+  EXPECT_EQ(applyTransforms({}, "unchanged"), "unchanged");
 }
 
 TEST(WellKnownTransforms, SourcePathsAreStaticPrefixesAndSubstitutedPaths) {
