@@ -15,6 +15,7 @@ packages=(
   libbenchmark-dev
   libcpp-httplib-dev libssl-dev openssl
   jq procps psmisc util-linux rsync tar grep findutils
+  python3 python3-prometheus-client  # .metrics is checked with the reference parser
   man-db groff-base dpkg-dev file
   iproute2 amazon-ec2-utils
   clang libclang-rt-dev  # libFuzzer and clang's sanitizers, for scripts/fuzz.sh

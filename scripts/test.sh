@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then builds and runs every test through CTest in three
-# configurations: plain, AddressSanitizer+UndefinedBehaviorSanitizer, ThreadSanitizer.
+# configurations: plain (gcc), AddressSanitizer+UndefinedBehaviorSanitizer (gcc), and
+# ThreadSanitizer built with clang, whose -Wthread-safety checks every annotated lock.
 # Exits non-zero if any build or test fails.
 #
 #   scripts/test.sh                 all three configurations
@@ -27,10 +28,12 @@ run_config() {
   case $name in
     plain) dir=build sanitize="" build_type=RelWithDebInfo extra=-DMDFS_BUILD_BENCH=ON ;;
     asan) dir=build-asan sanitize="address,undefined" build_type=Debug ;;
-    tsan) dir=build-tsan sanitize="thread" build_type=RelWithDebInfo ;;
+    tsan) dir=build-tsan sanitize="thread" build_type=RelWithDebInfo
+      extra="-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_C_COMPILER=clang" ;;
     *) echo "test.sh: unknown configuration '$name' (plain, asan, tsan)" >&2; return 2 ;;
   esac
   echo "=== $name: configure and build ($dir)"
+  # shellcheck disable=SC2086 # $extra holds several arguments
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=$build_type -DMDFS_SANITIZE="$sanitize" $extra >/dev/null ||
     return 1
   cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1 || { tail -50 "$dir/build.log"; return 1; }

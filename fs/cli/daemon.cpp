@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <functional>
+#include <utility>
 
 #include "cli/environment.h"
 #include "cli/mountpoint.h"
@@ -98,31 +100,20 @@ std::string startupLine(const Config& c) {
   return line;
 }
 
-// Starts the cache's refresher; stops it and its fetch workers, and drops the change
-// callback, when destroyed.
-class Refresher {
+// A background activity of another object: start() starts it, destruction stops it (the
+// cache's refresher and workers, the service's prober).
+class Background {
  public:
-  explicit Refresher(cache::ResourceCache& cache) : cache_(cache) {}
-  ~Refresher() { cache_.stop(); }
-  Refresher(const Refresher&) = delete;
-  Refresher& operator=(const Refresher&) = delete;
-  void start() { cache_.startRefresher(); }
+  Background(std::function<void()> start, std::function<void()> stop)
+      : start_(std::move(start)), stop_(std::move(stop)) {}
+  ~Background() { stop_(); }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  void start() { start_(); }
 
  private:
-  cache::ResourceCache& cache_;
-};
-
-// Starts the probe that watches an unanswering service; stops it when destroyed.
-class Prober {
- public:
-  explicit Prober(service::ServiceHealth& health) : health_(health) {}
-  ~Prober() { health_.stop(); }
-  Prober(const Prober&) = delete;
-  Prober& operator=(const Prober&) = delete;
-  void start() { health_.start(); }
-
- private:
-  service::ServiceHealth& health_;
+  std::function<void()> start_;
+  std::function<void()> stop_;
 };
 
 }  // namespace
@@ -141,13 +132,13 @@ class Prober {
 //   - the signal thread: SIGTERM, SIGINT and SIGHUP are handled there, blocked elsewhere.
 // libcurl runs on the thread that asks (HttpTransport starts none). Members are in start
 // order; destruction stops them in reverse, each before what it uses.
-// Lock order: a lock is never held across a fetch, a kernel notification or another
-// object's lock, with one exception documented at ResourceCache::refreshDue.
+// Lock order: no lock is held across a fetch, a kernel notification, a callback or another
+// object's lock, but for leaf locks (docs/architecture.md, "Locks").
 struct Daemon::Threads {
   explicit Threads(Daemon& d)
       : invalidator([&d](const mount::Invalidation& i) { return d.session_.notify(i); }, d.log_),
-        refresher(d.cache_),
-        prober(d.health_),
+        refresher([&d] { d.cache_.startRefresher(); }, [&d] { d.cache_.stop(); }),
+        prober([&d] { d.health_.start(); }, [&d] { d.health_.stop(); }),
         signals(
             [&d, this] {
               d.cache_.expireAll();
@@ -173,8 +164,8 @@ struct Daemon::Threads {
   }
 
   mount::Invalidator invalidator;
-  Refresher refresher;
-  Prober prober;
+  Background refresher;  // stops the fetch workers too, and drops the change callback
+  Background prober;
   SignalThread signals;
 };
 
@@ -273,6 +264,8 @@ Status Daemon::serve() {
   threads_ = std::make_unique<Threads>(*this);
   threads_->start();
   Status served = session_.loop(config_.max_threads);
+  // Requests still under way (a refresh of a hung endpoint) end now, not at their timeout.
+  http_.close();
   threads_.reset();
   session_.unmount();
   if (!served) {

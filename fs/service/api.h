@@ -14,6 +14,8 @@ namespace mdfs::service {
 inline constexpr std::string_view kMetadataHost = "api.metadata.cloud.ibm.com";
 inline constexpr std::string_view kMetadataAddress = "169.254.169.254";
 inline constexpr std::string_view kDefaultEndpoint = "http://api.metadata.cloud.ibm.com";
+// Google's metadata server name, pinned to the same address (no DNS at boot).
+inline constexpr std::string_view kGoogleMetadataHost = "metadata.google.internal";
 static_assert(kDefaultEndpoint.substr(7) == kMetadataHost);
 
 // The first version at which /instance_identity/v1/* answers 404 (ref §5.4).
@@ -30,6 +32,7 @@ struct RetryPolicy {
   Millis initial_backoff{100};  // doubled per attempt, with full jitter
   Millis max_backoff{3000};
   Millis max_retry_after{10000};  // a Retry-After beyond this is clamped (and the deadline rules)
+  bool retry_gone = false;        // Azure: 410 means "IMDS is updating", back within 70 s
 };
 
 struct ApiConfig {

@@ -164,6 +164,9 @@ struct Transfer {
   bool over_cap = false;
   std::string request_id;
   std::string retry_after;
+  std::string etag;
+  std::string metadata_flavor;
+  std::string location;
 };
 
 std::size_t onBody(char* data, std::size_t size, std::size_t count, void* user) {
@@ -185,6 +188,9 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
     // A new response (after "100 Continue") starts over.
     transfer->request_id.clear();
     transfer->retry_after.clear();
+    transfer->etag.clear();
+    transfer->metadata_flavor.clear();
+    transfer->location.clear();
     return n;
   }
   const std::size_t colon = line.find(':');
@@ -193,6 +199,9 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
   const std::string_view value = trim(line.substr(colon + 1)).substr(0, kMaxHeaderValue);
   if (equalsIgnoreCase(name, "X-Request-Id")) transfer->request_id = value;
   if (equalsIgnoreCase(name, "Retry-After")) transfer->retry_after = value;
+  if (equalsIgnoreCase(name, "ETag")) transfer->etag = value;
+  if (equalsIgnoreCase(name, "Metadata-Flavor")) transfer->metadata_flavor = value;
+  if (equalsIgnoreCase(name, "Location")) transfer->location = value;
   return n;
 }
 
@@ -373,8 +382,11 @@ std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_v
 
 std::vector<std::string> defaultResolve(std::string_view endpoint) {
   std::optional<std::string> entry = resolveEntry(endpoint, kMetadataAddress);
-  if (!entry || !entry->starts_with(std::string(kMetadataHost) + ":")) return {};
-  return {std::move(*entry)};
+  if (!entry) return {};
+  for (std::string_view host : {kMetadataHost, kGoogleMetadataHost}) {
+    if (entry->starts_with(std::string(host) + ":")) return {std::move(*entry)};
+  }
+  return {};
 }
 
 struct HttpTransport::Impl {
@@ -410,7 +422,21 @@ struct HttpTransport::Impl {
   Slist resolve;
   HandlePool pool;
   std::atomic<std::uint64_t> connections{0};
+  std::atomic<bool> closing{false};
+  Mutex close_mu;
+  CondVar closed;
 };
+
+namespace {
+
+// CURLOPT_XFERINFOFUNCTION, called about once a second during a transfer: a non-zero
+// answer aborts it (CURLE_ABORTED_BY_CALLBACK).
+int onProgress(void* closing, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+               curl_off_t /*ulnow*/) {
+  return static_cast<std::atomic<bool>*>(closing)->load() ? 1 : 0;
+}
+
+}  // namespace
 
 void HttpTransport::Impl::applyPolicy(OptionSetter& set) const {
   set(CURLOPT_NOSIGNAL, 1L);
@@ -451,6 +477,9 @@ CURLcode HttpTransport::Impl::configure(CURL* handle, const HttpRequest& request
   set(CURLOPT_WRITEDATA, &transfer);
   set(CURLOPT_HEADERFUNCTION, onHeader);
   set(CURLOPT_HEADERDATA, &transfer);
+  set(CURLOPT_NOPROGRESS, 0L);
+  set(CURLOPT_XFERINFOFUNCTION, onProgress);
+  set(CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&closing));
   setMethod(set, request);
   if (options.wire_trace && log.enabled(LogLevel::debug)) {
     set(CURLOPT_VERBOSE, 1L);
@@ -542,6 +571,9 @@ HttpResult HttpTransport::Impl::attempt(CURL* handle, const HttpRequest& request
   response.body = std::move(transfer.body);
   response.request_id = std::move(transfer.request_id);
   response.retry_after = parseRetryAfter(transfer.retry_after);
+  response.etag = std::move(transfer.etag);
+  response.metadata_flavor = std::move(transfer.metadata_flavor);
+  response.location = std::move(transfer.location);
   return response;
 }
 
@@ -551,12 +583,29 @@ HttpTransport::HttpTransport(TransportOptions options, const Logger& log)
 HttpTransport::~HttpTransport() = default;
 
 HttpResult HttpTransport::perform(const HttpRequest& request, Deadline deadline) {
+  if (impl_->closing) {
+    return makeTransferError(Outcome::unreachable,
+                             request.method + " " + request.url + ": metadatafs is stopping");
+  }
   Lease lease(impl_->pool, impl_->pool.acquire(deadline));
   if (lease.get() == nullptr) {
     return makeTransferError(Outcome::timed_out, request.method + " " + request.url +
                                                      ": no free connection before the deadline");
   }
   return impl_->run(lease.get(), request, deadline);
+}
+
+bool HttpTransport::pause(Millis pause) {
+  UniqueLock lock(impl_->close_mu);
+  return !impl_->closed.wait_for(lock, pause, [this] { return impl_->closing.load(); });
+}
+
+void HttpTransport::close() {
+  {
+    MutexLock lock(impl_->close_mu);
+    impl_->closing = true;
+  }
+  impl_->closed.notify_all();
 }
 
 std::uint64_t HttpTransport::connectionsOpened() const {

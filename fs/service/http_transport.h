@@ -42,7 +42,7 @@ struct TransportOptions {
 std::optional<std::string> resolveEntry(std::string_view endpoint, std::string_view address);
 
 // TransportOptions::resolve for `endpoint`: its host pinned to kMetadataAddress when it is
-// kMetadataHost (so nothing waits for DNS at boot), else nothing.
+// IBM's or Google's metadata host name (so nothing waits for DNS at boot), else nothing.
 std::vector<std::string> defaultResolve(std::string_view endpoint);
 
 struct HttpRequest {
@@ -59,6 +59,9 @@ struct HttpResponse {
   std::string body;
   std::string request_id;              // X-Request-Id
   std::optional<Seconds> retry_after;  // Retry-After in seconds, when present
+  std::string etag;                    // ETag (GCE's change detection)
+  std::string metadata_flavor;         // Metadata-Flavor (GCE's proof of origin)
+  std::string location;                // Location, of a redirect (never followed)
 };
 
 // Why an attempt produced no HTTP response at all.
@@ -88,6 +91,11 @@ class HttpTransport {
 
   // One attempt, bounded by the deadline (waiting for a free handle included).
   HttpResult perform(const HttpRequest& request, Deadline deadline);
+  // Waits `pause` (a retry's backoff); false at once when the transport closes meanwhile.
+  bool pause(Millis pause);
+  // For shutdown: transfers under way end within about a second, later ones and pauses
+  // at once, so no thread waits out a hung service's timeout before the daemon exits.
+  void close();
 
   // TCP (or TLS) connections opened so far; reuse keeps this at one per pooled handle.
   [[nodiscard]] std::uint64_t connectionsOpened() const;

@@ -18,7 +18,7 @@ Error withContext(Error error, const std::string& context) {
 
 }  // namespace
 
-MetadataClient::MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens,
+MetadataClient::MetadataClient(const ApiConfig& api, HttpTransport& http, SessionTokens& tokens,
                                const Logger& log, ServiceHealth* health)
     : api_(api), http_(http), tokens_(tokens), log_(log), retrier_(api.retry, http, log, health) {}
 

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/mutex.h"
 #include "service/api.h"
+#include "service/cloud.h"
 #include "service/collection.h"
 #include "service/http_transport.h"
 #include "service/retry.h"
@@ -20,10 +21,10 @@
 
 namespace mdfs::service {
 
-class MetadataClient {
+class MetadataClient final : public CloudClient {
  public:
-  MetadataClient(const ApiConfig& api, HttpTransport& http, TokenSource& tokens, const Logger& log,
-                 ServiceHealth* health = nullptr);
+  MetadataClient(const ApiConfig& api, HttpTransport& http, SessionTokens& tokens,
+                 const Logger& log, ServiceHealth* health = nullptr);
 
   // The body of GET <path> ("/metadata/v1/keys"). With an empty `list_key` the body comes
   // back byte for byte (any 2xx). With a `list_key` the answer is a collection: when it
@@ -34,7 +35,7 @@ class MetadataClient {
   // retries have already happened. Errors are not logged here; the caller knows whether a
   // cached copy makes them harmless.
   Result<std::string> get(std::string_view path, std::string_view list_key, Deadline deadline,
-                          FetchStats* stats = nullptr);
+                          FetchStats* stats = nullptr) override;
 
  private:
   // One page: GET `url` with the identity token, re-acquired once on 401.
@@ -52,7 +53,7 @@ class MetadataClient {
 
   const ApiConfig& api_;
   HttpTransport& http_;
-  TokenSource& tokens_;
+  SessionTokens& tokens_;
   const Logger& log_;
   Retrier retrier_;
   // Collections whose service refused `limit` (400 unknown_field): asked without it.

@@ -34,9 +34,10 @@ void count(FetchStats* stats, bool retry, const HttpResult& result) {
 
 }  // namespace
 
-bool worthRetrying(const HttpResult& result) {
+bool worthRetrying(const HttpResult& result, const RetryPolicy& policy) {
   if (const auto* failure = std::get_if<TransferError>(&result)) return failure->retryable();
-  return isRetryableStatus(std::get<HttpResponse>(result).status);
+  const long status = std::get<HttpResponse>(result).status;
+  return isRetryableStatus(status) || (policy.retry_gone && status == 410);
 }
 
 Retrier::Retrier(const RetryPolicy& policy, HttpTransport& http, const Logger& log,
@@ -66,7 +67,7 @@ HttpResult Retrier::send(const HttpRequest& request, Deadline deadline, FetchSta
   // The service's last answer: a retry that the deadline cuts short must not hide it
   // behind our own timeout (a slow machine may need more than kMinRetryBudget).
   std::optional<HttpResult> answered;
-  for (int retry = 1; retry < policy_.max_attempts && worthRetrying(last); ++retry) {
+  for (int retry = 1; retry < policy_.max_attempts && worthRetrying(last, policy_); ++retry) {
     if (std::holds_alternative<HttpResponse>(last)) answered = last;
     const Millis pause = delayAfter(retry, last);
     if (pause + kMinRetryBudget > remaining(deadline)) {
@@ -76,7 +77,7 @@ HttpResult Retrier::send(const HttpRequest& request, Deadline deadline, FetchSta
     }
     log_.debug(request.method + " " + request.url + ": " + describeResult(last) + "; retry " +
                std::to_string(retry) + " in " + std::to_string(pause.count()) + " ms");
-    std::this_thread::sleep_for(pause);
+    if (!http_.pause(pause)) break;                       // stopping
     if (auto held = heldBack()) return std::move(*held);  // another request found it down
     last = http_.perform(request, deadline);
     count(stats, true, last);

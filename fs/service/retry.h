@@ -45,6 +45,6 @@ class Retrier {
 };
 
 // True when another attempt may get a better answer than `result`.
-bool worthRetrying(const HttpResult& result);
+bool worthRetrying(const HttpResult& result, const RetryPolicy& policy = {});
 
 }  // namespace mdfs::service

@@ -28,6 +28,12 @@ std::string stringMember(const rapidjson::Value& object, const char* name) {
 
 }  // namespace
 
+Error reportedOnce(std::atomic<bool>& failing, const Logger& log, Error error) {
+  if (!failing.exchange(true)) log.report(error, "");
+  error.level = LogLevel::debug;
+  return error;
+}
+
 SteadyTime IssuedToken::renewAt() const {
   const auto lifetime = expiry - obtained;
   const SteadyTime at_80_percent = obtained + lifetime * 4 / 5;

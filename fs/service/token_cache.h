@@ -2,6 +2,7 @@
 // share (single-flight). Shared by the identity and the IAM token sources.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/error.h"
+#include "common/log.h"
 #include "common/mutex.h"
 #include "common/single_flight.h"
 
@@ -45,6 +47,25 @@ struct TokenHealth {
   bool failing = false;  // the most recent request failed
   std::uint64_t failures = 0;
 };
+
+// Where the token that authorizes requests to the metadata service comes from (IBM's
+// instance identity token, AWS's IMDSv2 session token).
+class SessionTokens {
+ public:
+  virtual ~SessionTokens() = default;
+  // A token valid now, renewed first when due; concurrent callers share one request.
+  virtual Result<IssuedToken> token(Deadline deadline) = 0;
+  // The service refused `access_token` (401): the next call gets a new one.
+  virtual void invalidate(std::string_view access_token) = 0;
+  [[nodiscard]] virtual TokenHealth health() const = 0;
+  // HTTP requests sent for tokens (retries included).
+  [[nodiscard]] virtual std::uint64_t requestCount() const = 0;
+};
+
+// A token endpoint's failure reaches every reader of every endpoint; it is logged once per
+// run of failures (`failing` remembers the run), and handed on at debug level so that
+// nobody logs it again.
+Error reportedOnce(std::atomic<bool>& failing, const Logger& log, Error error);
 
 class TokenCache {
  public:

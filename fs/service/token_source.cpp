@@ -38,14 +38,6 @@ Error tokenEndpointError(const HttpResponse& response, const std::string& what,
   return error;
 }
 
-// A token endpoint's failure reaches every reader of every endpoint; it is logged here once
-// per run of failures, and handed on at debug level so nobody logs it again.
-Error reportedOnce(std::atomic<bool>& failing, const Logger& log, Error error) {
-  if (!failing.exchange(true)) log.report(error, "");
-  error.level = LogLevel::debug;
-  return error;
-}
-
 std::string profileBody(const TrustedProfile& profile) {
   if (profile.by == TrustedProfile::By::default_profile) return {};
   rapidjson::StringBuffer buffer;
@@ -176,7 +168,7 @@ TrustedProfile parseTrustedProfile(const std::string& value) {
   return p;
 }
 
-Result<HttpResponse> sendWithToken(TokenSource& tokens, Retrier& retrier, Deadline deadline,
+Result<HttpResponse> sendWithToken(SessionTokens& tokens, Retrier& retrier, Deadline deadline,
                                    const std::function<HttpRequest(const IssuedToken&)>& build,
                                    FetchStats& stats, const Logger& log) {
   for (int round = 0;; ++round) {

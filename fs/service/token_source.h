@@ -20,7 +20,7 @@
 namespace mdfs::service {
 
 // The instance identity token: PUT {identity path}/token.
-class TokenSource {
+class TokenSource final : public SessionTokens {
  public:
   TokenSource(const ApiConfig& api, HttpTransport& http, const Clock& clock, const Logger& log,
               ServiceHealth* health = nullptr);
@@ -28,14 +28,14 @@ class TokenSource {
   // A token valid now, renewed first when due. Concurrent callers share one request.
   // Errors: 4xx from the token endpoint are final at once (with IBM's code and trace);
   // 429, 5xx and connection failures are retried inside the deadline.
-  Result<IssuedToken> token(Deadline deadline);
+  Result<IssuedToken> token(Deadline deadline) override;
   // The service refused `access_token` (401): drop it so the next call re-acquires.
-  void invalidate(std::string_view access_token);
+  void invalidate(std::string_view access_token) override;
   // Expiry of the current token, if there is one (never the token itself).
   [[nodiscard]] std::optional<WallTime> expiresAt() const;
-  [[nodiscard]] TokenHealth health() const { return cache_.health(); }
+  [[nodiscard]] TokenHealth health() const override { return cache_.health(); }
   // HTTP requests sent to the token endpoint (retries included).
-  [[nodiscard]] std::uint64_t requestCount() const { return requests_; }
+  [[nodiscard]] std::uint64_t requestCount() const override { return requests_; }
 
  private:
   Result<IssuedToken> request(Deadline deadline);
@@ -91,7 +91,7 @@ class IamTokenSource {
 // Sends the request `build` makes around a token from `tokens`; when the service answers
 // 401, that token is dropped and the request is sent once more with a fresh one (counted as
 // a retry). An error when no token could be had or no answer came.
-Result<HttpResponse> sendWithToken(TokenSource& tokens, Retrier& retrier, Deadline deadline,
+Result<HttpResponse> sendWithToken(SessionTokens& tokens, Retrier& retrier, Deadline deadline,
                                    const std::function<HttpRequest(const IssuedToken&)>& build,
                                    FetchStats& stats, const Logger& log);
 

@@ -43,9 +43,26 @@ bool isPrefixPath(std::string_view prefix, std::string_view path) {
   return path.size() == prefix.size() || path[prefix.size()] == '/';
 }
 
+// `pattern` names `path` or one of its ancestors, component by component; a "*" component
+// stands for any one name (GCE's service accounts).
+bool coversPath(std::string_view pattern, std::string_view path) {
+  if (pattern.find('*') == std::string_view::npos) return isPrefixPath(pattern, path);
+  while (!pattern.empty()) {
+    if (path.empty()) return false;
+    auto p_end = pattern.find('/');
+    auto n_end = path.find('/');
+    std::string_view want = pattern.substr(0, p_end);
+    std::string_view have = path.substr(0, n_end);
+    if (want != "*" && want != have) return false;
+    pattern = p_end == std::string_view::npos ? std::string_view{} : pattern.substr(p_end + 1);
+    path = n_end == std::string_view::npos ? std::string_view{} : path.substr(n_end + 1);
+  }
+  return true;
+}
+
 bool matchesMember(const std::vector<std::string>& paths, std::string_view member_path) {
   return std::any_of(paths.begin(), paths.end(),
-                     [&](const std::string& p) { return isPrefixPath(p, member_path); });
+                     [&](const std::string& p) { return coversPath(p, member_path); });
 }
 
 }  // namespace
@@ -66,15 +83,62 @@ bool EndpointSpec::isSecret(std::string_view member_path) const {
   return matchesMember(secrets, member_path);
 }
 
+bool EndpointSpec::isBase64(std::string_view member_path) const {
+  return std::find(base64.begin(), base64.end(), member_path) != base64.end();
+}
+
 bool EndpointSpec::isBlob(std::string_view member_path) const {
   return std::find(blobs.begin(), blobs.end(), member_path) != blobs.end();
 }
 
-Catalog::Catalog(std::string_view api_version) {
+Catalog::Catalog(std::string_view api_version, Cloud cloud) {
+  if (cloud != Cloud::ibm) {
+    endpoints_ = cloudEndpoints(cloud);
+    return;
+  }
   for (const auto& e : allEndpoints()) {
     // YYYY-MM-DD strings order like the dates they name.
     if (e.since <= api_version) endpoints_.push_back(e);
   }
+}
+
+// Azure's documents, and the text clouds' root: the mount root is the API root
+// (docs/clouds/). Secrets and blobs of the text clouds are named by their tree paths.
+std::vector<EndpointSpec> cloudEndpoints(Cloud cloud) {
+  EndpointSpec root;
+  root.format = Format::listing;
+  switch (cloud) {
+    case Cloud::aws:
+      root.api_path = "/latest/";
+      root.aws_listing = true;
+      root.secrets = {"meta-data/iam/security-credentials", "meta-data/identity-credentials",
+                      "user-data"};
+      root.blobs = {"user-data"};
+      return {root};
+    case Cloud::gcp:
+      root.api_path = "/computeMetadata/v1/";
+      root.secrets = {"instance/service-accounts/*/token", "instance/service-accounts/*/identity",
+                      "instance/attributes/user-data", "instance/attributes/startup-script",
+                      "project/attributes/startup-script"};
+      root.blobs = {"instance/attributes/user-data", "instance/attributes/startup-script",
+                    "project/attributes/startup-script"};
+      return {root};
+    case Cloud::azure: {
+      EndpointSpec instance;
+      instance.mount_path = "instance";
+      instance.api_path = "/metadata/instance";
+      instance.secrets = {"compute/userData"};
+      instance.blobs = {"compute/userData"};
+      instance.base64 = {"compute/userData"};
+      EndpointSpec events;
+      events.mount_path = "scheduledevents";
+      events.api_path = "/metadata/scheduledevents";
+      return {instance, events};
+    }
+    case Cloud::ibm:
+      break;
+  }
+  return allEndpoints();
 }
 
 int Catalog::find(std::string_view mount_path) const {

@@ -2,11 +2,21 @@
 // endpoint is one line in catalog.cpp. Pure data: no I/O, no clock.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/cloud.h"
+
 namespace mdfs::tree {
+
+// How an endpoint's answer becomes a tree.
+enum class Format : std::uint8_t {
+  json,     // a JSON document (IBM, Azure): DESIGN rule 2
+  listing,  // a text listing (AWS, GCE): one name a line, "/" marking a directory
+  value,    // one value (AWS, GCE leaves)
+};
 
 // How long an endpoint's data stays fresh, before per-endpoint overrides.
 enum class TtlClass {
@@ -25,6 +35,11 @@ struct EndpointSpec {
   std::string since;                 // first API version (YYYY-MM-DD) that has it
   std::vector<std::string> secrets;  // member paths ("password") whose subtree is 0400
   std::vector<std::string> blobs;    // member paths served byte-exact, never with "\n"
+  // Member paths whose strings are base64 and are served decoded, byte-exact (Azure's
+  // compute/userData); the raw value stays in <name>.json.
+  std::vector<std::string> base64;
+  Format format = Format::json;
+  bool aws_listing = false;  // listings say "N=name" for AWS's public keys
 
   [[nodiscard]] std::string_view name() const;    // last component of mount_path
   [[nodiscard]] std::string_view parent() const;  // mount path of the parent ("" = root)
@@ -33,12 +48,14 @@ struct EndpointSpec {
   [[nodiscard]] bool rawIsSecret() const { return !secrets.empty(); }
   [[nodiscard]] bool isSecret(std::string_view member_path) const;
   [[nodiscard]] bool isBlob(std::string_view member_path) const;
+  [[nodiscard]] bool isBase64(std::string_view member_path) const;
 };
 
-// The endpoints that exist at one API version.
+// The endpoints that exist at one API version of one cloud. For the text clouds (AWS,
+// GCE) that is the root listing alone: the rest is found by listing (listing.h).
 class Catalog {
  public:
-  explicit Catalog(std::string_view api_version);
+  explicit Catalog(std::string_view api_version, Cloud cloud = Cloud::ibm);
 
   [[nodiscard]] const std::vector<EndpointSpec>& endpoints() const { return endpoints_; }
   // Index of the endpoint mounted exactly at `mount_path`, or -1.
@@ -53,7 +70,9 @@ class Catalog {
   std::vector<EndpointSpec> endpoints_;
 };
 
-// Every endpoint the catalog knows, whatever the version (for documentation and tests).
+// Every IBM endpoint the catalog knows, whatever the version (documentation and tests).
 std::vector<EndpointSpec> allEndpoints();
+// Another cloud's fixed endpoints (Azure's documents; the text clouds' root listing).
+std::vector<EndpointSpec> cloudEndpoints(Cloud cloud);
 
 }  // namespace mdfs::tree

@@ -164,4 +164,33 @@ void NameAllocator::assign() {
   }
 }
 
+std::optional<std::string> decodeBase64(std::string_view text) {
+  std::string out;
+  std::uint32_t bits = 0;
+  int have = 0;
+  bool padding = false;
+  for (char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    if (c >= '0' && c <= '9') v = c - '0' + 52;
+    if (c == '+') v = 62;
+    if (c == '/') v = 63;
+    if (c == '=') {
+      padding = true;
+      continue;
+    }
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (v < 0 || padding) return std::nullopt;
+    bits = (bits << 6) | static_cast<std::uint32_t>(v);
+    have += 6;
+    if (have >= 8) {
+      have -= 8;
+      out += static_cast<char>((bits >> have) & 0xFF);
+    }
+  }
+  if (have >= 6) return std::nullopt;  // a lone sixth of a byte
+  return out;
+}
+
 }  // namespace mdfs::tree

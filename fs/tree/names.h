@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,10 @@
 namespace mdfs::tree {
 
 inline constexpr std::size_t kMaxNameBytes = 255;
+
+// Standard base64 (RFC 4648, padding optional, whitespace ignored); nullopt when `text`
+// is not base64.
+std::optional<std::string> decodeBase64(std::string_view text);
 
 bool isValidName(std::string_view name);
 std::string escapeName(std::string_view raw);

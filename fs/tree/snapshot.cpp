@@ -332,6 +332,9 @@ void SnapshotBuilder::pushNode(std::string_view name, std::uint32_t item,
   } else {
     n.kind = Node::Kind::file;
     std::string bytes = render(value, paths_ && spec_.isBlob(member_path));
+    if (paths_ && spec_.isBase64(member_path) && value.type() == json::Kind::string) {
+      if (auto decoded = decodeBase64(stringOf(value))) bytes = std::move(*decoded);
+    }
     n.first = append(bytes);
     n.count = static_cast<std::uint32_t>(bytes.size());
   }
@@ -445,7 +448,7 @@ Result<std::shared_ptr<Snapshot>> Snapshot::build(const EndpointSpec& spec, std:
 }
 
 std::span<const Node> Snapshot::children(const Node& dir) const {
-  if (dir.kind != Node::Kind::directory || dir.count == 0) return {};
+  if (dir.kind != Node::Kind::directory || dir.remote || dir.count == 0) return {};
   return {nodes_.data() + dir.first, dir.count};
 }
 

@@ -38,6 +38,9 @@ struct Node {
   std::int64_t mtime_ns = 0;  // when this node's content last changed (wall clock)
   Kind kind = Kind::directory;
   bool secret = false;  // 0400 instead of 0444
+  // Text clouds (AWS, GCE): the directory's entries or the file's bytes are a resource of
+  // their own; [first, first + count) of the text is then its name in the service's URLs.
+  bool remote = false;
 };
 
 // What a new snapshot changed relative to its predecessor, as paths relative to the
@@ -77,7 +80,12 @@ class Snapshot {
     return {text_.data() + n.name_offset, n.name_size};
   }
   [[nodiscard]] std::string_view data(const Node& n) const {
-    if (n.kind == Node::Kind::directory) return {};
+    if (n.kind == Node::Kind::directory || n.remote) return {};
+    return {text_.data() + n.first, n.count};
+  }
+  // A remote node's name in the service's URLs (as listed, before escaping).
+  [[nodiscard]] std::string_view remoteName(const Node& n) const {
+    if (!n.remote) return {};
     return {text_.data() + n.first, n.count};
   }
   [[nodiscard]] std::span<const Node> children(const Node& dir) const;
@@ -93,6 +101,7 @@ class Snapshot {
 
  private:
   friend class SnapshotBuilder;
+  friend class ListingBuilder;
   Snapshot() = default;
 
   std::vector<Node> nodes_;  // nodes_[0] is the endpoint directory; siblings are contiguous

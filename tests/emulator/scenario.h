@@ -1,5 +1,5 @@
 // The scenario: one JSON document holding everything the emulated instance serves
-// (see scenarios/README in ../README.md for the format). Tests edit it through JSON
+// (see the Scenarios section of tests/emulator/README.md for the format). Tests edit it through JSON
 // Pointers while the server reads it from many threads.
 #pragma once
 
