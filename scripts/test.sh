@@ -2,6 +2,8 @@
 # Installs what is missing, then builds and runs every test through CTest in three
 # configurations: plain (gcc), AddressSanitizer+UndefinedBehaviorSanitizer (gcc), and
 # ThreadSanitizer built with clang, whose -Wthread-safety checks every annotated lock.
+# The plain configuration also runs the benchmarks' smoke run (scripts/bench.sh --quick),
+# the fuzz harnesses for 20 s each and two minutes of the soak under faults.
 # Exits non-zero if any build or test fails.
 #
 #   scripts/test.sh                 all three configurations
@@ -52,6 +54,10 @@ run_config() {
     # The fuzz harnesses, 20 s each (build-fuzz, clang): fails on any finding.
     echo "=== $name: fuzz smoke run (scripts/fuzz.sh --smoke)"
     scripts/fuzz.sh --smoke >"$dir/fuzz-smoke.log" 2>&1 || { tail -40 "$dir/fuzz-smoke.log"; return 1; }
+    # Two minutes of the soak under faults: fails on a leak, a hang or an undocumented errno.
+    echo "=== $name: soak under faults (scripts/soak.sh --minutes 2)"
+    scripts/soak.sh --minutes 2 --no-build --build-dir "$dir" >"$dir/soak.log" 2>&1 ||
+      { tail -60 "$dir/soak.log"; return 1; }
   fi
 }
 

@@ -135,6 +135,7 @@ class Filesystem final : public TreeReader {
   [[nodiscard]] std::size_t inodeCount() const { return inodes_.size(); }
   [[nodiscard]] std::uint32_t uid() const { return options_.uid; }
   [[nodiscard]] std::uint32_t gid() const { return options_.gid; }
+  [[nodiscard]] Millis opTimeout() const { return options_.op_timeout; }
 
   // poll(2) on the regular file `ino`, from the kernel's open file `kh` when known, with
   // `handle` to wake it later (null when no notification was asked for). True when the

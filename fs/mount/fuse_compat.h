@@ -29,6 +29,11 @@
 // libfuse 3.16: fuse_lowlevel_notify_expire_entry (expire a name without dropping it;
 // the kernel must also offer FUSE_CAP_EXPIRE_ONLY). Not used yet.
 #define MDFS_FUSE_HAS_EXPIRE_ENTRY MDFS_FUSE_AT_LEAST(3, 16)
+// libfuse 3.14 (at the latest; 3.10 has not): fuse_session_custom_io, the session's own
+// reads and writes on /dev/fuse. metadatafs uses them to see which requests are still
+// unanswered (a stop answers them first) and, before 3.17, to pass parallel directory
+// operations to the kernel.
+#define MDFS_FUSE_HAS_CUSTOM_IO MDFS_FUSE_AT_LEAST(3, 14)
 // libfuse 3.17: 64-bit capability words (capable_ext, want_ext) and their accessors.
 #define MDFS_FUSE_HAS_FEATURE_FLAGS MDFS_FUSE_AT_LEAST(3, 17)
 // The kernel's handle of the open file that polls (`kh` of FUSE_POLL) is what tells one
@@ -94,7 +99,7 @@ inline std::string versionText(int version) {
 }
 
 // What metadatafs does differently because of the libfuse it was built against or runs
-// with, one sentence each; empty with libfuse 3.17 and 3.18.
+// with, one sentence each; empty with libfuse 3.14 to 3.18.
 inline std::vector<std::string> fallbacks(unsigned max_threads) {
   std::vector<std::string> out;
 #if !MDFS_FUSE_HAS_LOOP_CONFIG
@@ -104,13 +109,13 @@ inline std::vector<std::string> fallbacks(unsigned max_threads) {
 #else
   (void)max_threads;
 #endif
-  // The library in use decides: releases before 3.17 accept FUSE_CAP_PARALLEL_DIROPS and
-  // never pass it on to the kernel.
-  if (fuse_version() < FUSE_MAKE_VERSION(3, 17)) {
-    out.push_back("libfuse " + versionText(fuse_version()) +
-                  " does not pass parallel directory operations to the kernel (3.17 does): "
-                  "lookups in one directory are answered one at a time");
-  }
+#if !MDFS_FUSE_HAS_CUSTOM_IO
+  // Releases before 3.17 accept FUSE_CAP_PARALLEL_DIROPS and never pass it on to the
+  // kernel; metadatafs adds it itself through the session's own I/O, which 3.10 lacks.
+  out.push_back("built against libfuse " + versionText(FUSE_VERSION) +
+                ", which has no session I/O hooks (3.14 has): lookups in one directory are "
+                "answered one at a time, and a stop does not wait for calls in progress");
+#endif
   if (!pollHandleKnown()) {
     out.push_back("libfuse " + versionText(fuse_version()) +
                   " keeps its poll handles in a layout this build does not know (3.10 to 3.18 "

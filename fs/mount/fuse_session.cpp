@@ -1,13 +1,23 @@
 #include "mount/fuse_session.h"
 
+#include <linux/fuse.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <system_error>
+#include <thread>
+#include <unordered_set>
 
 #include "mount/fuse_compat.h"
 
@@ -23,7 +33,23 @@ struct FuseSession::State {
   std::atomic<bool> no_open{false};     // the kernel handles opens itself (zero-message open)
   std::atomic<bool> no_opendir{false};  // likewise for directories
   pthread_t loop_thread{};
-  std::atomic<bool> looping{false};
+  // The INIT exchange, seen by the session's own I/O (see ioRead).
+  std::atomic<std::uint64_t> init_unique{0};
+  std::atomic<bool> kernel_parallel_dirops{false};  // offered by the kernel
+  std::atomic<bool> parallel_dirops{false};         // wanted by opInit
+
+  // Requests read from the kernel and not answered yet, and when /dev/fuse last carried
+  // one either way: a stop waits until the calls in progress are answered.
+  std::mutex io_mu;
+  std::unordered_set<std::uint64_t> unanswered;  // guarded by io_mu
+  SteadyTime last_io{};                          // guarded by io_mu
+
+  std::mutex stop_mu;
+  std::condition_variable stop_cv;
+  bool stop_asked = false;     // guarded by stop_mu; exit() was called
+  bool stop_now = false;       // guarded by stop_mu; exit() was called twice
+  bool loop_done = false;      // guarded by stop_mu
+  SteadyTime stop_asked_at{};  // guarded by stop_mu
 };
 
 namespace {
@@ -123,9 +149,9 @@ void opInit(void* userdata, fuse_conn_info* conn) {
   // Lookups in one directory need not wait for each other (a cold walk of a directory
   // otherwise fetches one name at a time). libfuse passes this on from 3.17 (the start-up
   // log says so when it does not); a kernel without it leaves lookups serialized.
-  if (!compat::want(conn, FUSE_CAP_PARALLEL_DIROPS)) {
-    s.log.info("the kernel offers no parallel directory operations");
-  }
+  // libfuse before 3.17 does not pass this on; the session's own I/O does (ioWritev).
+  s.parallel_dirops = compat::want(conn, FUSE_CAP_PARALLEL_DIROPS);
+  if (!s.parallel_dirops) s.log.info("the kernel offers no parallel directory operations");
   compat::unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
   s.initialized = true;
 }
@@ -186,8 +212,8 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   guarded(req, plus ? "readdirplus" : "readdir", [&] {
     auto o = ownerOf(req);
-    // Not zero-filled: only the `used` bytes written by fuse_add_direntry* are sent.
-    std::unique_ptr<char[]> buf(new char[size]);
+    // Not zero-filled (std::make_unique_for_overwrite is missing from libstdc++ 10).
+    std::unique_ptr<char[]> buf(new char[size]);  // NOLINT(modernize-make-unique)
     size_t used = 0;
     auto emit = [&](const DirEntry& d, std::uint64_t next) {
       size_t room = size - used;
@@ -286,6 +312,84 @@ constexpr auto kNotImplemented = [](fuse_req_t req, auto... /*unused*/) {
   fuse_reply_err(req, ENOSYS);
 };
 
+#if MDFS_FUSE_HAS_CUSTOM_IO
+// Bookkeeping for a graceful stop: which requests await an answer (FORGETs get none, and
+// an INTERRUPT is about another request). Called from libfuse: nothing may escape.
+void noteRequest(State& s, const fuse_in_header& in) noexcept {
+  std::lock_guard lock(s.io_mu);
+  s.last_io = std::chrono::steady_clock::now();
+  if (in.opcode == FUSE_FORGET || in.opcode == FUSE_BATCH_FORGET || in.opcode == FUSE_INTERRUPT) {
+    return;
+  }
+  try {
+    s.unanswered.insert(in.unique);
+  } catch (...) {
+    // Out of memory: a stop then only waits for the quiet period.
+  }
+}
+
+void noteReply(State& s, std::uint64_t unique) noexcept {
+  std::lock_guard lock(s.io_mu);
+  s.last_io = std::chrono::steady_clock::now();
+  if (unique != 0) s.unanswered.erase(unique);  // 0: a notification
+}
+
+// The session's I/O on /dev/fuse: plain read(2) and writev(2), except that the reply to
+// INIT also carries FUSE_PARALLEL_DIROPS when the kernel offered it and opInit wants it
+// (libfuse before 3.17 drops that flag, and the kernel then serializes every lookup and
+// readdir of a directory behind one lock). errno is left as the system call set it.
+ssize_t ioRead(int fd, void* buf, size_t len, void* userdata) {
+  const ssize_t n = ::read(fd, buf, len);
+  if (n < static_cast<ssize_t>(sizeof(fuse_in_header))) return n;
+  const int saved = errno;
+  auto& s = *static_cast<State*>(userdata);
+  fuse_in_header in{};
+  std::memcpy(&in, buf, sizeof in);
+  noteRequest(s, in);
+  // An older kernel sends a shorter fuse_init_in; the flags are in every version.
+  constexpr std::size_t kFlagsEnd = offsetof(fuse_init_in, flags) + sizeof(std::uint32_t);
+  if (in.opcode == FUSE_INIT && static_cast<std::size_t>(n) >= sizeof in + kFlagsEnd) {
+    std::uint32_t flags = 0;
+    std::memcpy(&flags, static_cast<const char*>(buf) + sizeof in + offsetof(fuse_init_in, flags),
+                sizeof flags);
+    s.kernel_parallel_dirops = (flags & FUSE_PARALLEL_DIROPS) != 0;
+    s.init_unique = in.unique;
+  }
+  errno = saved;
+  return n;
+}
+
+void patchInitReply(State& s, struct iovec* iov, int count) {
+  if (count < 2 || iov[0].iov_len < sizeof(fuse_out_header)) return;
+  fuse_out_header out{};
+  std::memcpy(&out, iov[0].iov_base, sizeof out);
+  if (out.unique != s.init_unique || out.error != 0) return;
+  s.init_unique = 0;
+  constexpr std::size_t kFlagsEnd = offsetof(fuse_init_out, flags) + sizeof(std::uint32_t);
+  if (!s.parallel_dirops || !s.kernel_parallel_dirops || iov[1].iov_len < kFlagsEnd) return;
+  char* at = static_cast<char*>(iov[1].iov_base) + offsetof(fuse_init_out, flags);
+  std::uint32_t flags = 0;
+  std::memcpy(&flags, at, sizeof flags);
+  flags |= FUSE_PARALLEL_DIROPS;
+  std::memcpy(at, &flags, sizeof flags);
+}
+
+ssize_t ioWritev(int fd, struct iovec* iov, int count, void* userdata) {
+  auto& s = *static_cast<State*>(userdata);
+  if (s.init_unique != 0) patchInitReply(s, iov, count);
+  const ssize_t n = ::writev(fd, iov, count);
+  if (count >= 1 && iov[0].iov_len >= sizeof(fuse_out_header)) {
+    const int saved = errno;
+    fuse_out_header out{};
+    std::memcpy(&out, iov[0].iov_base, sizeof out);
+    noteReply(s, out.unique);
+    errno = saved;
+  }
+  return n;
+}
+
+#endif  // MDFS_FUSE_HAS_CUSTOM_IO
+
 fuse_lowlevel_ops makeOps() {
   fuse_lowlevel_ops ops{};
   ops.init = opInit;
@@ -348,6 +452,14 @@ Status FuseSession::mount(const std::vector<std::string>& args, const std::strin
     return makeError(EIO, "cannot mount at " + mountpoint);
   }
   state_->mounted = true;
+#if MDFS_FUSE_HAS_CUSTOM_IO
+  fuse_custom_io io{};
+  io.read = ioRead;
+  io.writev = ioWritev;
+  if (int rc = fuse_session_custom_io(state_->se, &io, fuse_session_fd(state_->se)); rc != 0) {
+    return makeError(-rc, "cannot set up the FUSE session's I/O");
+  }
+#endif
   return Ok{};
 }
 
@@ -355,19 +467,28 @@ Status FuseSession::loop(unsigned max_threads) {
   for (const auto& line : fuse_compat::fallbacks(max_threads))
     state_->log.info(line);
   state_->loop_thread = pthread_self();
-  state_->looping = true;
+  std::thread stopper([this] { stopWhenDrained(); });
 #if MDFS_FUSE_HAS_LOOP_CONFIG
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, max_threads);
-  fuse_loop_cfg_set_idle_threads(config, std::min(max_threads, 4U));
+  // Idle workers are kept (libfuse's default): a worker that exits after every burst is
+  // created again by the next one, and the thread count then says nothing about leaks.
   int rc = fuse_session_loop_mt(state_->se, config);
   fuse_loop_cfg_destroy(config);
 #else
   fuse_loop_config config{};
-  config.max_idle_threads = std::min(max_threads, 4U);
+  config.max_idle_threads = max_threads;  // idle workers are kept, as above
   int rc = fuse_session_loop_mt(state_->se, &config);
 #endif
-  state_->looping = false;
+  {
+    std::lock_guard lock(state_->stop_mu);
+    state_->loop_done = true;
+  }
+  state_->stop_cv.notify_all();
+  stopper.join();
+  // Nothing reads requests any more: a call made now fails at once instead of waiting for
+  // the rest of the daemon to stop.
+  unmount();
   // A signal-driven exit reports the signal number; that is a clean stop for us.
   if (rc < 0)
     return makeError(
@@ -376,10 +497,42 @@ Status FuseSession::loop(unsigned max_threads) {
 }
 
 void FuseSession::exit() {
-  if (state_->se == nullptr) return;
-  fuse_session_exit(state_->se);
+  {
+    std::lock_guard lock(state_->stop_mu);
+    if (state_->stop_asked) {
+      state_->stop_now = true;
+    } else {
+      state_->stop_asked = true;
+      state_->stop_asked_at = std::chrono::steady_clock::now();
+    }
+  }
+  state_->stop_cv.notify_all();
+}
+
+// A call in progress may be several requests (a lookup, then a read), so a stop waits
+// until no request is unanswered and none came for a moment, then ends the loop. Calls
+// that keep coming are served for at most the operation timeout and half a second more; a
+// second exit() stops at once.
+void FuseSession::stopWhenDrained() {
+  constexpr std::chrono::milliseconds kQuiet{500};
+  State& s = *state_;
+  std::unique_lock lock(s.stop_mu);
+  s.stop_cv.wait(lock, [&] { return s.stop_asked || s.loop_done; });
+  const SteadyTime cap = s.stop_asked_at + s.fs.opTimeout() + kQuiet;
+  while (!s.loop_done && !s.stop_now && std::chrono::steady_clock::now() < cap) {
+    {
+      std::lock_guard io(s.io_mu);
+      if (s.unanswered.empty() && std::chrono::steady_clock::now() - s.last_io >= kQuiet) break;
+    }
+    s.stop_cv.wait_for(lock, std::chrono::milliseconds(20));
+  }
+  if (s.loop_done || s.se == nullptr) return;
+  if (!s.stop_now && std::chrono::steady_clock::now() >= cap) {
+    s.log.warning("stopping with requests still coming in");
+  }
+  fuse_session_exit(s.se);
   // The loop's main thread sleeps in an interruptible wait: a signal wakes it to notice.
-  if (state_->looping) pthread_kill(state_->loop_thread, SIGUSR1);
+  pthread_kill(s.loop_thread, SIGUSR1);
 }
 
 void FuseSession::unmount() {

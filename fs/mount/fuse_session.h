@@ -23,9 +23,12 @@ class FuseSession {
 
   // Creates the session from libfuse arguments (argv[0] first) and mounts it.
   Status mount(const std::vector<std::string>& args, const std::string& mountpoint);
-  // Serves requests on up to `max_threads` threads until exit() or an unmount.
+  // Serves requests on up to `max_threads` threads until exit() or an unmount, then
+  // unmounts (requests that nobody would read fail at once).
   Status loop(unsigned max_threads);
-  // Asks loop() to return; safe from any thread (not from a signal handler).
+  // Asks loop() to return once the calls in progress are answered (for at most the
+  // operation timeout and half a second); a second call makes it return at once. Safe
+  // from any thread (not from a signal handler).
   void exit();
   void unmount();
   // Sends one kernel notification (an invalidation, or a poller's wake-up); 0 or a
@@ -37,6 +40,8 @@ class FuseSession {
   struct State;
 
  private:
+  void stopWhenDrained();
+
   std::unique_ptr<State> state_;
 };
 

@@ -231,6 +231,21 @@ void Mount::crash() {
   status_ = 0;
 }
 
+int Mount::waitExit(std::chrono::milliseconds limit) {
+  if (pid_ <= 0) return status_;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  pid_t done = 0;
+  while ((done = waitpid(pid_, &status, WNOHANG)) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  if (done != pid_) return -1;
+  pid_ = -1;
+  status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status_;
+}
+
 int Mount::stop(int signal) {
   if (pid_ > 0) {
     kill(pid_, signal);

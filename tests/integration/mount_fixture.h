@@ -8,8 +8,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -59,6 +62,11 @@ class Mount {
   int stop(int signal = SIGTERM);
   // SIGKILL, as a crash would: the mountpoint is left dead until the destructor.
   void crash();
+  // The daemon's process id while it runs (-1 once it has been reaped).
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  // Waits up to `limit` for the daemon to exit on its own (after an unmount): its exit
+  // status (128 + signal when killed), or -1 while it is still running.
+  int waitExit(std::chrono::milliseconds limit);
 
  private:
   bool waitMounted();
@@ -68,6 +76,25 @@ class Mount {
   pid_t pid_ = -1;
   bool mounted_ = false;
   int status_ = 0;
+};
+
+// Lets `count` threads start together (std::latch is missing from libstdc++ 10).
+class StartingGate {
+ public:
+  explicit StartingGate(std::ptrdiff_t count) : left_(count) {}
+  void arriveAndWait() {
+    std::unique_lock lock(mu_);
+    if (--left_ <= 0) {
+      cv_.notify_all();
+      return;
+    }
+    cv_.wait(lock, [this] { return left_ <= 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::ptrdiff_t left_;
 };
 
 // True when `path` is listed in /proc/mounts as a metadatafs mount.
