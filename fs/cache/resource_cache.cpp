@@ -170,17 +170,21 @@ Result<View> ResourceCache::load(int endpoint, Deadline deadline) {
   return makeError(ErrorKind::timed_out, "timed out waiting for " + e.spec->api_path);
 }
 
-void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadline) {
+// Endpoints neither fresh nor held back after a failure: the ones worth a fetch now.
+std::vector<int> ResourceCache::worthFetching(const std::vector<int>& endpoints) const {
   std::vector<int> wanted;
-  {
-    MutexLock lock(mu_);
-    SteadyTime now = clock_.steady();
-    for (int endpoint : endpoints) {
-      const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
-      if (e.fresh(now) || (e.error && now < e.retry_at)) continue;
-      wanted.push_back(endpoint);
-    }
+  MutexLock lock(mu_);
+  SteadyTime now = clock_.steady();
+  for (int endpoint : endpoints) {
+    const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+    if (e.fresh(now) || (e.error && now < e.retry_at)) continue;
+    wanted.push_back(endpoint);
   }
+  return wanted;
+}
+
+void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadline) {
+  std::vector<int> wanted = worthFetching(endpoints);
   if (wanted.empty()) return;
   // On the workers, so that the caller waits for its own deadline and nothing longer.
   auto latch = std::make_shared<Latch>(wanted.size());
@@ -192,6 +196,13 @@ void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadlin
     if (!queued) latch->countDown();
   }
   (void)latch->waitUntil(deadline);
+}
+
+void ResourceCache::refreshInBackground(const std::vector<int>& endpoints) {
+  for (int endpoint : worthFetching(endpoints)) {
+    (void)workers_.post(
+        [this, endpoint] { (void)load(endpoint, deadlineIn(policy_.fetch_timeout)); });
+  }
 }
 
 std::optional<View> ResourceCache::peek(int endpoint) const {
@@ -366,10 +377,10 @@ void ResourceCache::expireAll() {
   SteadyTime now = clock_.steady();
   for (auto& e : entries_) {
     if (!e->hasData()) continue;
+    // A failure's hold stays: SIGHUP during an outage must not make every reader wait
+    // out the service again.
     e->expires = std::min(e->expires, now);
     e->expires_wall = std::min(e->expires_wall, clock_.wall());
-    e->error.reset();
-    e->retry_at = {};
   }
 }
 
@@ -447,8 +458,16 @@ void ResourceCache::startRefresher() {
 }
 
 void ResourceCache::refresherLoop() {
+  SteadyTime next_trim = std::chrono::steady_clock::now() + Seconds(60);
   UniqueLock lock(mu_);
   while (!stopping_) {
+    // Freed memory also piles up in malloc's per-thread arenas over a long run (the soak's
+    // RSS grew with the heap in use flat): it goes back once a minute too.
+    const SteadyTime now_real = std::chrono::steady_clock::now();
+    if (now_real >= next_trim) {
+      trim_due_ = true;
+      next_trim = now_real + Seconds(60);
+    }
     bool trim = std::exchange(trim_due_, false);
     lock.unlock();
     if (trim) malloc_trim(0);

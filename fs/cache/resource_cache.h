@@ -119,6 +119,9 @@ class ResourceCache {
   // when every fetch ended or `deadline` passed. A probe is not a read: it does not keep the
   // data refreshed ahead of time.
   void prefetch(const std::vector<int>& endpoints, Deadline deadline) EXCLUDES(mu_);
+  // Starts the same fetches without waiting for them: a change they find reaches the
+  // kernel through the change callback.
+  void refreshInBackground(const std::vector<int>& endpoints) EXCLUDES(mu_);
   // The data held now, fresh or stale, without fetching; nullopt when none is servable.
   [[nodiscard]] std::optional<View> peek(int endpoint) const EXCLUDES(mu_);
   [[nodiscard]] Known known(int endpoint) const EXCLUDES(mu_);
@@ -158,6 +161,8 @@ class ResourceCache {
   struct Fetched;
   // What a reader should get without fetching: a view, an error, or nothing (fetch).
   std::optional<Result<View>> fromCache(Entry& e, bool reader) REQUIRES(mu_);
+  [[nodiscard]] std::vector<int> worthFetching(const std::vector<int>& endpoints) const
+      EXCLUDES(mu_);
   // One fetch for everyone who needs it now.
   Result<View> load(int endpoint, Deadline deadline) EXCLUDES(mu_);
   Result<View> fetchAndPublish(int endpoint, Deadline deadline) EXCLUDES(mu_);

@@ -88,6 +88,9 @@ struct Filesystem::Listing {
   std::span<const tree::Node> kids;
   std::string dir;
   std::vector<std::pair<std::string, DirEntry>> tail;
+  // A later chunk of a listing the kernel is reading: the first chunk's call already asked
+  // the service, and asking again would make one getdents wait twice.
+  bool resumed = false;
 };
 
 Filesystem::Filesystem(const tree::Catalog& catalog, cache::ResourceCache& cache,
@@ -195,6 +198,36 @@ Result<Entry> Filesystem::getattr(std::uint64_t ino) {
   return entry;
 }
 
+bool Filesystem::answersAtOnce(std::uint64_t ino) const {
+  auto path = inodes_.pathOf(ino);
+  return !path || answersAtOnce(*path);
+}
+
+bool Filesystem::answersAtOnce(std::uint64_t parent, std::string_view name) const {
+  auto dir = inodes_.pathOf(parent);
+  return !dir || answersAtOnce(join(*dir, name));
+}
+
+// A stale copy is not enough: reading one may first try the service.
+bool Filesystem::answersAtOnce(const std::string& path) const {
+  Place place = classify(path);
+  switch (place.kind) {
+    case Place::Kind::root:
+    case Place::Kind::dynamic_dir:
+    case Place::Kind::none:
+      return true;
+    case Place::Kind::endpoint_dir:
+    case Place::Kind::raw_json:
+    case Place::Kind::data: {
+      auto view = cache_.peek(place.endpoint);
+      return view && !view->stale;
+    }
+    case Place::Kind::dynamic_file:
+      break;
+  }
+  return false;
+}
+
 void Filesystem::forget(std::uint64_t ino, std::uint64_t count) {
   inodes_.forget(ino, count);
   // No open file of a forgotten inode remains: its pollers are gone.
@@ -207,7 +240,9 @@ Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
     case Place::Kind::root:
       // Children known but past their TTL are asked again, so the root's listing changes
       // within their TTL; unknown ones wait for the first listing (mounting sends nothing).
-      cache_.prefetch(cache_.expired(catalog_.childrenOf("")), deadline);
+      // Every path walk passes here: it must not wait on the service (a change reaches the
+      // kernel as an invalidation when the fetch ends).
+      cache_.refreshInBackground(cache_.expired(catalog_.childrenOf("")));
       return withChildren(
           "", dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count())));
     case Place::Kind::dynamic_dir:
@@ -234,7 +269,7 @@ Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
 Result<Entry> Filesystem::endpointEntry(int endpoint, bool raw, Deadline deadline) {
   if (!raw) {
     const auto& mount = catalog_.endpoints()[static_cast<std::size_t>(endpoint)].mount_path;
-    cache_.prefetch(cache_.expired(catalog_.childrenOf(mount)), deadline);
+    cache_.refreshInBackground(cache_.expired(catalog_.childrenOf(mount)));
   }
   auto view = cache_.get(endpoint, deadline);
   if (!view) return view.error();
@@ -411,6 +446,7 @@ Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, bool plus,
   Place place = classify(*path);
   Listing listing;
   listing.dir = *path;
+  listing.resumed = offset > 2;  // past "." and ".."
   Status filled = Ok{};
   switch (place.kind) {
     case Place::Kind::root:
@@ -465,7 +501,8 @@ Result<std::vector<DirEntry>> Filesystem::list(std::uint64_t ino) {
 }
 
 Status Filesystem::listRoot(Listing& listing, Deadline deadline) {
-  cache_.prefetch(catalog_.childrenOf(""), deadline);
+  // Every child not known fresh, in one parallel round: the listing tells the truth.
+  if (!listing.resumed) cache_.prefetch(catalog_.childrenOf(""), deadline);
   if (auto s = listChildEndpoints("", listing, true); !s) return s;
   for (const auto& d : dynamic_) {
     std::string top = d.path.substr(0, d.path.find('/'));
@@ -519,7 +556,7 @@ Status Filesystem::listDynamicDir(const std::string& dir, Listing& listing, Dead
 Status Filesystem::listData(const Place& place, const std::string& path, Listing& listing,
                             Deadline deadline) {
   const bool top = place.kind == Place::Kind::endpoint_dir;
-  if (top) {
+  if (top && !listing.resumed) {
     // The endpoint and its child endpoints in one round: the listing shows which exist.
     std::vector<int> wanted = catalog_.childrenOf(path);
     wanted.insert(wanted.begin(), place.endpoint);

@@ -118,6 +118,11 @@ class Filesystem final : public TreeReader {
   // (see forget).
   Result<Entry> lookup(std::uint64_t parent, std::string_view name);
   Result<Entry> getattr(std::uint64_t ino);
+  // Whether lookup / getattr / readlink would answer from the cache, without waiting on
+  // the service: such a request is answered on the thread that received it, never queued
+  // behind requests that wait.
+  [[nodiscard]] bool answersAtOnce(std::uint64_t ino) const;
+  [[nodiscard]] bool answersAtOnce(std::uint64_t parent, std::string_view name) const;
   // The kernel forgot `count` lookups of `ino`.
   void forget(std::uint64_t ino, std::uint64_t count);
   // Visits a directory's entries from position `offset` ("." is 0, ".." is 1) until
@@ -168,6 +173,7 @@ class Filesystem final : public TreeReader {
   [[nodiscard]] Place classify(std::string_view path) const;
   // Attributes of `path`; the inode is left for the caller to fill in.
   Result<Entry> entryAt(const std::string& path, Deadline deadline);
+  [[nodiscard]] bool answersAtOnce(const std::string& path) const;
   Result<Entry> endpointEntry(int endpoint, bool raw, Deadline deadline);
   Result<Entry> dataEntry(const Place& place, Deadline deadline);
   Result<Entry> dynamicEntry(std::size_t index, Deadline deadline);

@@ -19,6 +19,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "mount/answerer.h"
 #include "mount/fuse_compat.h"
 
 namespace mdfs::mount {
@@ -46,6 +47,9 @@ struct FuseSession::State {
 
   std::mutex stop_mu;
   std::condition_variable stop_cv;
+  // Answers the requests that may wait on the service (lookup, getattr, readdir, read,
+  // readlink); made when serving starts, stopped before the session is destroyed.
+  std::unique_ptr<Answerer> answerer;
   bool stop_asked = false;     // guarded by stop_mu; exit() was called
   bool stop_now = false;       // guarded by stop_mu; exit() was called twice
   bool loop_done = false;      // guarded by stop_mu
@@ -83,17 +87,6 @@ struct stat toStat(const Attributes& a, std::uint32_t uid, std::uint32_t gid) {
   st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
   st.st_mtim = st.st_ctim = st.st_atim = toTimespec(a.mtime_ns);
   return st;
-}
-
-// Ownership is a mount-wide setting; the adapter stamps it on every answer.
-struct Owner {
-  std::uint32_t uid;
-  std::uint32_t gid;
-};
-
-Owner ownerOf(fuse_req_t req) {
-  const Filesystem& fs = stateOf(req).fs;
-  return {fs.uid(), fs.gid()};
 }
 
 fuse_entry_param toEntryParam(const Entry& e, std::uint32_t uid, std::uint32_t gid) {
@@ -156,13 +149,39 @@ void opInit(void* userdata, fuse_conn_info* conn) {
   s.initialized = true;
 }
 
+// Answers `req` with `work`'s result off libfuse's threads, by the operation's deadline.
+void answerLater(fuse_req_t req, Answerer::Work work) {
+  stateOf(req).answerer->submit(req, std::move(work));
+}
+
+// Runs `work` here when the cache holds its answer (the common, warm case: no thread hop,
+// and no queue behind requests waiting on the service), else answers later.
+void answer(fuse_req_t req, bool at_once, Answerer::Work work) {
+  if (!at_once) return answerLater(req, std::move(work));
+  Ticket ticket(req);
+  try {
+    work(ticket);
+  } catch (...) {
+    if (ticket.claim()) fuse_reply_err(req, EIO);
+  }
+}
+
+void replyError(Ticket& t, State& s, const Error& error, const char* op) {
+  if (s.log.enabled(LogLevel::debug)) s.log.debug(std::string(op) + ": " + error.describe());
+  if (t.claim()) fuse_reply_err(t.req(), error.errnum > 0 ? error.errnum : EIO);
+}
+
 void opLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  guarded(req, "lookup", [&] {
-    auto r = stateOf(req).fs.lookup(parent, name);
-    if (!r) return replyError(req, r.error(), "lookup");
-    auto o = ownerOf(req);
-    fuse_entry_param p = toEntryParam(r.value(), o.uid, o.gid);
-    fuse_reply_entry(req, &p);
+  State& s = stateOf(req);
+  answer(req, s.fs.answersAtOnce(parent, name), [&s, parent, name = std::string(name)](Ticket& t) {
+    auto r = s.fs.lookup(parent, name);
+    if (!r) return replyError(t, s, r.error(), "lookup");
+    fuse_entry_param p = toEntryParam(r.value(), s.fs.uid(), s.fs.gid());
+    if (!t.claim()) {
+      if (p.ino != 0) s.fs.forget(p.ino, 1);  // the kernel never got it
+      return;
+    }
+    fuse_reply_entry(t.req(), &p);
   });
 }
 
@@ -178,20 +197,21 @@ void opForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 }
 
 void opGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/) {
-  guarded(req, "getattr", [&] {
-    auto r = stateOf(req).fs.getattr(ino);
-    if (!r) return replyError(req, r.error(), "getattr");
-    auto o = ownerOf(req);
-    struct stat st = toStat(r->attr, o.uid, o.gid);
-    fuse_reply_attr(req, &st, r->timeout);
+  State& s = stateOf(req);
+  answer(req, s.fs.answersAtOnce(ino), [&s, ino](Ticket& t) {
+    auto r = s.fs.getattr(ino);
+    if (!r) return replyError(t, s, r.error(), "getattr");
+    struct stat st = toStat(r->attr, s.fs.uid(), s.fs.gid());
+    if (t.claim()) fuse_reply_attr(t.req(), &st, r->timeout);
   });
 }
 
 void opReadlink(fuse_req_t req, fuse_ino_t ino) {
-  guarded(req, "readlink", [&] {
-    auto r = stateOf(req).fs.readlink(ino);
-    if (!r) return replyError(req, r.error(), "readlink");
-    fuse_reply_readlink(req, r->c_str());
+  State& s = stateOf(req);
+  answer(req, s.fs.answersAtOnce(ino), [&s, ino](Ticket& t) {
+    auto r = s.fs.readlink(ino);
+    if (!r) return replyError(t, s, r.error(), "readlink");
+    if (t.claim()) fuse_reply_readlink(t.req(), r->c_str());
   });
 }
 
@@ -209,33 +229,62 @@ void opOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
+// A listing's entries as they will be sent, and the lookups they hand to the kernel.
+struct ListingReply {
+  std::vector<DirEntry> entries;
+  std::vector<std::uint64_t> next;
+  std::vector<std::uint64_t> counted;  // inodes whose lookup count the entries raise
+};
+
+// The bytes an entry takes in the reply (linux/fuse.h), so that entries are chosen before
+// the request is claimed.
+std::size_t entrySize(const std::string& name, bool plus) {
+  return plus ? FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET_DIRENTPLUS + name.size())
+              : FUSE_DIRENT_ALIGN(FUSE_NAME_OFFSET + name.size());
+}
+
+void sendListing(Ticket& t, State& s, const ListingReply& listing, std::size_t size, bool plus) {
+  std::unique_ptr<char[]> buf(new char[size]);  // NOLINT(modernize-make-unique): not zeroed
+  std::size_t used = 0;
+  for (std::size_t i = 0; i < listing.entries.size(); ++i) {
+    const DirEntry& d = listing.entries[i];
+    const auto next = static_cast<off_t>(listing.next[i]);
+    if (plus) {
+      fuse_entry_param p = toEntryParam(d.entry, s.fs.uid(), s.fs.gid());
+      if (d.name == "." || d.name == "..") p.ino = 0;  // never lookups
+      used +=
+          fuse_add_direntry_plus(t.req(), buf.get() + used, size - used, d.name.c_str(), &p, next);
+    } else {
+      struct stat st = toStat(d.entry.attr, s.fs.uid(), s.fs.gid());
+      used += fuse_add_direntry(t.req(), buf.get() + used, size - used, d.name.c_str(), &st, next);
+    }
+  }
+  fuse_reply_buf(t.req(), buf.get(), used);
+}
+
 void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
-  guarded(req, plus ? "readdirplus" : "readdir", [&] {
-    auto o = ownerOf(req);
-    // Not zero-filled (std::make_unique_for_overwrite is missing from libstdc++ 10).
-    std::unique_ptr<char[]> buf(new char[size]);  // NOLINT(modernize-make-unique)
-    size_t used = 0;
+  State& s = stateOf(req);
+  answerLater(req, [&s, ino, size, off, plus](Ticket& t) {
+    ListingReply listing;
+    std::size_t used = 0;
     auto emit = [&](const DirEntry& d, std::uint64_t next) {
-      size_t room = size - used;
-      size_t n = 0;
-      if (plus) {
-        fuse_entry_param p = toEntryParam(d.entry, o.uid, o.gid);
-        // "." and ".." never count as lookups.
-        if (d.name == "." || d.name == "..") p.ino = 0;
-        n = fuse_add_direntry_plus(req, buf.get() + used, room, d.name.c_str(), &p,
-                                   static_cast<off_t>(next));
-      } else {
-        struct stat st = toStat(d.entry.attr, o.uid, o.gid);
-        n = fuse_add_direntry(req, buf.get() + used, room, d.name.c_str(), &st,
-                              static_cast<off_t>(next));
-      }
-      if (n > room) return false;
+      const std::size_t n = entrySize(d.name, plus);
+      if (used + n > size) return false;
       used += n;
+      listing.entries.push_back(d);
+      listing.next.push_back(next);
+      const bool counted = plus && d.name != "." && d.name != ".." && d.entry.has_attributes;
+      if (counted) listing.counted.push_back(d.entry.attr.ino);
       return true;
     };
-    auto r = stateOf(req).fs.readdir(ino, static_cast<std::uint64_t>(off), plus, emit);
-    if (!r) return replyError(req, r.error(), plus ? "readdirplus" : "readdir");
-    fuse_reply_buf(req, buf.get(), used);
+    auto r = s.fs.readdir(ino, static_cast<std::uint64_t>(off), plus, emit);
+    if (!r) return replyError(t, s, r.error(), plus ? "readdirplus" : "readdir");
+    if (!t.claim()) {
+      for (auto counted : listing.counted)
+        s.fs.forget(counted, 1);  // the kernel never got them
+      return;
+    }
+    sendListing(t, s, listing, size, plus);
   });
 }
 
@@ -265,10 +314,11 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
-  guarded(req, "read", [&] {
-    auto r = stateOf(req).fs.read(ino, static_cast<std::uint64_t>(off), size);
-    if (!r) return replyError(req, r.error(), "read");
-    fuse_reply_buf(req, r->bytes.data(), r->bytes.size());
+  State& s = stateOf(req);
+  answerLater(req, [&s, ino, size, off](Ticket& t) {
+    auto r = s.fs.read(ino, static_cast<std::uint64_t>(off), size);
+    if (!r) return replyError(t, s, r.error(), "read");
+    if (t.claim()) fuse_reply_buf(t.req(), r->bytes.data(), r->bytes.size());
   });
 }
 
@@ -433,6 +483,8 @@ FuseSession::FuseSession(Filesystem& fs, const Logger& log)
     : state_(std::make_unique<State>(fs, log)) {}
 
 FuseSession::~FuseSession() {
+  // Work still under way answers through the session: it ends before the session does.
+  if (state_->answerer) state_->answerer->stop();
   unmount();
   if (state_->se != nullptr) fuse_session_destroy(state_->se);
 }
@@ -467,6 +519,10 @@ Status FuseSession::loop(unsigned max_threads) {
   for (const auto& line : fuse_compat::fallbacks(max_threads))
     state_->log.info(line);
   state_->loop_thread = pthread_self();
+  // Workers for the requests that may wait, more than libfuse's: a request queued behind
+  // busy ones is still answered by its deadline.
+  state_->answerer = std::make_unique<Answerer>(std::max(32U, max_threads * 2),
+                                                state_->fs.opTimeout() + Millis(500));
   std::thread stopper([this] { stopWhenDrained(); });
 #if MDFS_FUSE_HAS_LOOP_CONFIG
   fuse_loop_config* config = fuse_loop_cfg_create();
