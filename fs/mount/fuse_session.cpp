@@ -334,11 +334,14 @@ void opPoll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/, fuse_pollhan
     handle =
         PollHandle(ph, [](void* p) { fuse_pollhandle_destroy(static_cast<fuse_pollhandle*>(p)); });
   }
-  guarded(req, "poll", [&] {
-    const bool changed = stateOf(req).fs.poll(ino, fuse_compat::pollKernelHandle(ph), handle);
+  // Knowing whether the content changed may take a fetch: not on libfuse's thread then.
+  State& s = stateOf(req);
+  const auto kh = fuse_compat::pollKernelHandle(ph);
+  answer(req, s.fs.answersAtOnce(ino), [&s, ino, kh, handle](Ticket& t) {
+    const bool changed = s.fs.poll(ino, kh, handle);
     unsigned revents = POLLIN | POLLRDNORM;
     if (changed) revents |= POLLPRI | POLLERR;
-    fuse_reply_poll(req, revents);
+    if (t.claim()) fuse_reply_poll(t.req(), revents);
   });
 }
 
