@@ -7,6 +7,7 @@
 #   scripts/bench.sh                 full run (several runs per figure, a few minutes)
 #   scripts/bench.sh --quick         smoke run, one run per figure, under a minute
 #   scripts/bench.sh --only parallel-lookups   only the concurrent cold lookup figures
+#   scripts/bench.sh --only watch-latency      only the change-to-wake-up latency figures
 #   options: --runs N  --build-dir DIR (default build-bench)  --no-build  --out FILE
 #
 # Needs root (it mounts), cmake, jq, curl, fusermount3. Everything it starts is stopped
@@ -35,7 +36,8 @@ while (($#)); do
   esac
   shift
 done
-[[ -z $only || $only == parallel-lookups ]] || { echo "bench.sh: --only takes parallel-lookups" >&2; exit 2; }
+[[ -z $only || $only == parallel-lookups || $only == watch-latency ]] ||
+  { echo "bench.sh: --only takes parallel-lookups or watch-latency" >&2; exit 2; }
 if [[ -z $runs ]]; then ((quick)) && runs=1 || runs=5; fi
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --runs needs a positive count" >&2; exit 2; }
 
@@ -64,7 +66,8 @@ EMU=$build_dir/metadata-emulator
 RUN=$build_dir/tests/bench/bench_run
 PROBE=$build_dir/tests/bench/bench_probe
 WARM=$build_dir/tests/bench/bench_warm_read
-for p in "$FS" "$EMU" "$RUN" "$PROBE" "$WARM"; do
+WATCH=$build_dir/tests/bench/bench_watch
+for p in "$FS" "$EMU" "$RUN" "$PROBE" "$WARM" "$WATCH"; do
   [[ -x $p ]] || die "$p is missing (build with -DMDFS_BUILD_BENCH=ON, target bench_programs)"
 done
 scale_small=$root/tests/bench/scenarios/scale-1000.json
@@ -267,6 +270,24 @@ lookup_rows() {
   row 3 "5 cold lookups in one directory (instance/*.json) by 5 threads at once, latency 20 ms, libfuse ${libfuse:-?}" "$(fmt_us "$dir_us")" "overlapping: 1 round trip; one at a time: 5" "$(awk -v v="$dir_us" 'BEGIN{printf "%.1f", v/20000}') round trips" "lookups in one directory overlap: $(awk -v v="$dir_us" 'BEGIN{r = v / 20000; print (r < 2) ? "yes" : (r < 4) ? "partly" : "no"}')"
 }
 
+# ---- figure 8: change-to-wake-up latency (issue 15), ttl=1: poll(2) on a file that was
+# read, and `metadatafs watch --once` started before the change; each change at a random
+# point of the refresh cycle. Its own emulator and mount (bench_watch runs both).
+watch_rows() {
+  local changes line
+  if ((quick)); then changes=3; else changes=20; fi
+  line=$("$WATCH" --metadatafs "$FS" --changes "$changes" --ttl 1) || die "bench_watch"
+  local waiter
+  for waiter in poll metadatafs-watch; do
+    local l p50 p99
+    l=$(grep "waiter=$waiter " <<<"$line")
+    p50=$(kv "$l" p50_ms)
+    p99=$(kv "$l" p99_ms)
+    row 8 "change → wake-up, \`$([[ $waiter == poll ]] && echo "poll(2)" || echo "metadatafs watch --once")\`, ttl 1 s, $changes changes" "p50 $p50 ms, p99 $p99 ms" "TTL + 1 round trip: ≤ 1 s + RTT" "" "p99 within TTL + 1 s: $(goal le "$p99" 2000)"
+  done
+  say "watch latency: $(tr '\n' ' ' <<<"$line")"
+}
+
 print_table() {
   local load_end cpu commit
   load_end=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -294,6 +315,13 @@ print_table() {
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 say "mode $( ((quick)) && echo quick || echo full), $runs run(s) per figure, work in $work"
+
+if [[ $only == watch-latency ]]; then
+  watch_rows
+  print_table
+  say "done in $SECONDS s"
+  exit 0
+fi
 
 if [[ $only == parallel-lookups ]]; then
   emu_start default
@@ -558,6 +586,7 @@ done
 row 5 "growth 1k → 10k (×10 entries)" "ls cold $(x "${s_lscold[10k]}" "${s_lscold[1k]}"), warm $(x "${s_lswarm[10k]}" "${s_lswarm[1k]}"); find cold $(x "${s_findcold[10k]}" "${s_findcold[1k]}"), warm $(x "${s_findwarm[10k]}" "${s_findwarm[1k]}")" "first entry $(x "${s_first[10k]}" "${s_first[1k]}")" "RSS above idle $(x "$((s_rss[10k] - s_idle[10k]))" "$((s_rss[1k] - s_idle[1k]))")" ""
 row 6 "reader loop, 1 read/ms over 5 files of 4 endpoints, ttl $ttl6 s, $periods TTL periods, latency $lat6 ms" "read p99 $(fmt_us "$loop_rp99"), max $(fmt_us "$loop_rmax"); from schedule p50 $(fmt_us "$loop_p50"), p99 $(fmt_us "$loop_p99"), max $(fmt_us "$loop_max")" "reads over $((lat6 / 2)) ms: $loop_stalls" "GETs of instance: $loop_gets (refreshes)" "p99 < $lat6 ms: $(goal le "$loop_p99" $((lat6 * 1000 - 1)))"
 row 7 "daemon RSS: idle / after a walk of default / after a walk of large" "$(fmt_kib "$idle_us") / $(fmt_kib "$walked_us") / $(fmt_kib "${s_rss[10k]}")" "" "" "large < 64 MiB: $(goal le "${s_rss[10k]}" 65535)"
+watch_rows
 
 print_table
 say "done in $SECONDS s"

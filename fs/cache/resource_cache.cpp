@@ -44,6 +44,7 @@ struct ResourceCache::Entry {
 
   bool accessed = false;    // read since the last successful fetch
   bool refreshing = false;  // claimed by the refresher
+  int watchers = 0;         // watch() minus unwatch() calls: watched while positive
 
   std::uint64_t fetches = 0;
   std::uint64_t retries = 0;
@@ -360,7 +361,9 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
     // background thread hands them back, off the reader's path.
     trim = f.rebuilt && f.snapshot->raw().size() >= kTrimAfterBytes;
     if (trim) trim_due_ = kicked_ = true;
-    if (presence != Presence::unchanged || !f.changes.empty()) notify = on_change_;
+    if (presence != Presence::unchanged || !f.changes.empty() || e.watchers > 0) {
+      notify = on_change_;
+    }
   }
   if (trim) wake_.notify_one();
   for (const auto& [level, line] : lines)
@@ -392,13 +395,41 @@ void ResourceCache::retryFailedNow() {
   wake_.notify_one();
 }
 
-// When an entry's background refresh is due: ahead of expiry for data being read, or
-// the next retry while a failed refetch leaves the old copy in service.
+void ResourceCache::watch(int endpoint) {
+  {
+    MutexLock lock(mu_);
+    if (++entries_.at(static_cast<std::size_t>(endpoint))->watchers != 1) return;
+    kicked_ = true;  // the refresher's sleep was computed without this endpoint
+  }
+  wake_.notify_one();
+}
+
+void ResourceCache::unwatch(int endpoint) {
+  MutexLock lock(mu_);
+  --entries_.at(static_cast<std::size_t>(endpoint))->watchers;
+}
+
+int ResourceCache::watchers(int endpoint) const {
+  MutexLock lock(mu_);
+  return entries_.at(static_cast<std::size_t>(endpoint))->watchers;
+}
+
+// When an entry's background refresh is due: ahead of expiry for data being read, when its
+// TTL ends for data being watched (absent data included: it may appear), or the next retry
+// while a failed refetch leaves the old copy in service.
 std::optional<SteadyTime> ResourceCache::refreshDue(const Entry& e) const {
-  if (e.snapshot == nullptr || !e.accessed || e.refreshing) return std::nullopt;
+  if (e.refreshing) return std::nullopt;
+  const bool watched = e.watchers > 0 && e.hasData();
+  if (!watched && (e.snapshot == nullptr || !e.accessed)) return std::nullopt;
   if (e.error) return e.retry_at;
-  return e.fetched +
-         std::chrono::duration_cast<SteadyTime::duration>(e.ttl * policy_.refresh_ahead);
+  std::optional<SteadyTime> due;
+  if (watched) due = e.expires;
+  if (e.snapshot != nullptr && e.accessed) {
+    SteadyTime ahead =
+        e.fetched + std::chrono::duration_cast<SteadyTime::duration>(e.ttl * policy_.refresh_ahead);
+    due = due ? std::min(*due, ahead) : ahead;
+  }
+  return due;
 }
 
 std::vector<int> ResourceCache::claimDueRefreshes() {

@@ -52,7 +52,9 @@ using Fetcher =
 // Whether an endpoint's existence changed with a fetch.
 enum class Presence { unchanged, appeared, vanished };
 // Told, after publication, what a refetch changed, or that the endpoint started or stopped
-// answering 404 (so the kernel forgets the entries and listings it holds).
+// answering 404 (so the kernel forgets the entries and listings it holds). A watched
+// endpoint's every fetch is told too, with an empty ChangeList when nothing changed, so that
+// its watchers learn that it was checked.
 using ChangeCallback =
     std::function<void(int endpoint, const tree::ChangeList&, Presence presence)>;
 
@@ -133,6 +135,14 @@ class ResourceCache {
   // The service answers again: failures stop holding back new attempts, and stale copies
   // are refreshed now.
   void retryFailedNow() EXCLUDES(mu_);
+
+  // Something waits for the endpoint's data to change (a poll(2) on one of its files): while
+  // it is watched, the refresher fetches it again when its TTL ends, read or not, so a change
+  // is seen within one TTL and a round trip. Counted: every watch() is undone by one
+  // unwatch(), in either order (racing callers may unwatch first; watched while positive).
+  void watch(int endpoint) EXCLUDES(mu_);
+  void unwatch(int endpoint) EXCLUDES(mu_);
+  [[nodiscard]] int watchers(int endpoint) const EXCLUDES(mu_);
 
   void startRefresher();
   void stop() EXCLUDES(mu_);

@@ -129,7 +129,8 @@ class Background {
 //   - the answerer (mount/answerer.h): a fixed pool that answers requests which may wait on
 //     the service, and a reaper that answers ETIMEDOUT when a deadline comes first; made
 //     and stopped by session_.loop(), before the device closes.
-//   - the invalidator: the only thread that sends kernel cache invalidations.
+//   - the invalidator: the only thread that sends kernel notifications (cache
+//     invalidations and pollers' wake-ups, some of them scheduled for later).
 //   - the cache's refresher, and the cache's fetch workers (a fixed pool, started by the
 //     first job): listings fetch their child endpoints there in parallel, and refreshes run
 //     there so a hanging endpoint never delays another.
@@ -153,8 +154,12 @@ struct Daemon::Threads {
             [&d] { d.stop(); }, d.log_) {
     d.cache_.setChangeCallback(
         [&d, this](int endpoint, const tree::ChangeList& changes, cache::Presence presence) {
-          invalidator.post(d.fs_.invalidationsFor(endpoint, changes, presence));
+          invalidator.post(d.fs_.fetched(endpoint, changes, presence));
         });
+    // Used by FUSE requests only, which end before the invalidator does.
+    d.fs_.setScheduler([this](std::uint64_t key, mount::Invalidation item, SteadyTime at) {
+      invalidator.schedule(key, std::move(item), at);
+    });
     d.health_.onRecovery([&d] { d.cache_.retryFailedNow(); });
   }
 
@@ -191,10 +196,13 @@ Daemon::Daemon(Config config)
       identity_(clock_, log_),
       status_(statusSettings(config_), observed(), clock_),
       metrics_(observed(), clock_),
+      well_known_(files::ibmWellKnown(), fs_, config_.newline),
       session_(fs_, log_) {
   addIdentityFiles();
   fs_.addDynamicFile(status_.file());
   fs_.addDynamicFile(metrics_.file());
+  for (auto& file : well_known_.files())
+    fs_.addDynamicFile(std::move(file));
 }
 
 Daemon::~Daemon() {

@@ -28,6 +28,7 @@
 #include "files/identity_files.h"
 #include "files/metrics_file.h"
 #include "files/status_file.h"
+#include "files/well_known.h"
 #include "mount/filesystem.h"
 #include "mount/fuse_session.h"
 #include "mount/inode_table.h"
@@ -83,6 +84,7 @@ class Daemon {
   files::IdentityFiles identity_;
   files::StatusFile status_;
   files::MetricsFile metrics_;
+  files::WellKnown well_known_;
   mount::FuseSession session_;
   RunAs run_as_;                       // who serves after a mount as root
   bool confine_ = true;                // false: run_as=root as root, today's behaviour

@@ -116,7 +116,10 @@ std::string helpOf(const OptionSpec& spec) {
 
 std::string helpText(const std::string& program) {
   std::string out = "usage: " + program +
-                    " [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n\n"
+                    " [SOURCE] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+                    "       " +
+                    program +
+                    " watch [--once] [--timeout S] PATH...   (waits for files to change)\n\n"
                     "Mounts the IBM Cloud VPC instance metadata service as a read-only "
                     "directory tree.\n";
   for (Section section :

@@ -1,9 +1,11 @@
 // metadatafs: mounts the IBM Cloud VPC instance metadata service as a directory tree.
 #include <cstdio>
+#include <cstring>
 #include <exception>
 
 #include "cli/daemon.h"
 #include "cli/options.h"
+#include "cli/watch_command.h"
 
 namespace {
 
@@ -30,8 +32,12 @@ int mountCommand(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
-    // Subcommands (a first argument naming one) will be dispatched here; mounting is the
-    // command when none is named, as mount(8) and fstab expect.
+    // Subcommands (a first argument naming one) are dispatched here; mounting is the
+    // command when none is named, as mount(8) and fstab expect (mount at ./watch as
+    // `metadatafs ./watch`).
+    if (argc > 1 && std::strcmp(argv[1], "watch") == 0) {
+      return mdfs::cli::watchCommand(argc - 1, argv + 1);
+    }
     return mountCommand(argc, argv);
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "metadatafs: fatal: %s\n", ex.what());

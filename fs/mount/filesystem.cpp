@@ -75,9 +75,12 @@ struct Filesystem::Place {
 // lock is held while a token is requested and each waiter keeps its own deadline.
 struct Filesystem::DynamicSlot {
   SingleFlight<Result<DynamicContent>> flight;
+  std::vector<int> endpoints;  // those of the file's sources (fixed once added)
   Mutex mu;
   std::shared_ptr<const DynamicContent> content GUARDED_BY(mu);
   SteadyTime valid_until GUARDED_BY(mu){};
+  std::uint64_t generation GUARDED_BY(mu) = 0;  // moves when a source changes
+  std::int64_t presence_ns GUARDED_BY(mu) = 0;  // when the file last appeared or vanished
 };
 
 // A directory's entries in listing order: "." and "..", a snapshot's children (built only
@@ -105,8 +108,21 @@ Filesystem::Filesystem(const tree::Catalog& catalog, cache::ResourceCache& cache
 Filesystem::~Filesystem() = default;
 
 void Filesystem::addDynamicFile(DynamicFile file) {
+  auto slot = std::make_unique<DynamicSlot>();
+  for (const auto& source : file.sources) {
+    int endpoint = catalog_.owner(source);
+    if (endpoint < 0) endpoint = catalog_.find(source);
+    if (endpoint >= 0 && std::find(slot->endpoints.begin(), slot->endpoints.end(), endpoint) ==
+                             slot->endpoints.end()) {
+      slot->endpoints.push_back(endpoint);
+    }
+  }
   dynamic_.push_back(std::move(file));
-  slots_.push_back(std::make_unique<DynamicSlot>());
+  slots_.push_back(std::move(slot));
+}
+
+void Filesystem::setScheduler(Scheduler scheduler) {
+  scheduler_ = std::move(scheduler);
 }
 
 Filesystem::Place Filesystem::classify(std::string_view path) const {
@@ -235,6 +251,8 @@ bool Filesystem::answersAtOnce(const std::string& path) const {
 
 void Filesystem::forget(std::uint64_t ino, std::uint64_t count) {
   inodes_.forget(ino, count);
+  // No open file of a forgotten inode remains: its pollers are gone.
+  if (!inodes_.pathOf(ino)) applyWatching(pollers_.forget(ino));
 }
 
 Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
@@ -249,7 +267,7 @@ Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
       return withChildren(
           "", dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count())));
     case Place::Kind::dynamic_dir:
-      return dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count()));
+      return dynamicDirEntry(path);
     case Place::Kind::endpoint_dir:
       return endpointEntry(place.endpoint, false, deadline);
     case Place::Kind::raw_json:
@@ -291,10 +309,34 @@ Result<Entry> Filesystem::dynamicEntry(std::size_t index, Deadline deadline) {
   auto content = dynamicContent(index, deadline);
   if (!content) return content.error();
   Entry e;
+  e.timeout = std::max(std::chrono::duration<double>(content->valid_for).count(), kMinTimeout);
+  if (content->absent) {
+    e.negative = true;
+    return e;
+  }
   setMode(e.attr, dynamic_[index]);
   e.attr.size = content->bytes.size();
   e.attr.mtime_ns = content->mtime_ns;
-  e.timeout = std::max(std::chrono::duration<double>(content->valid_for).count(), kMinTimeout);
+  return e;
+}
+
+// A directory of synthesized files changes when one of them appears or vanishes, and the
+// kernel may keep its listing no longer than the data of their sources.
+Entry Filesystem::dynamicDirEntry(std::string_view dir) const {
+  Entry e = dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count()));
+  for (std::size_t i = 0; i < dynamic_.size(); ++i) {
+    if (!dynamic_[i].optional || dirname(dynamic_[i].path) != dir) continue;
+    DynamicSlot& slot = *slots_[i];
+    {
+      MutexLock lock(slot.mu);
+      e.attr.mtime_ns = std::max(e.attr.mtime_ns, slot.presence_ns);
+    }
+    for (int endpoint : slot.endpoints) {
+      auto view = cache_.peek(endpoint);
+      double left = view ? timeoutOf(*view) : static_cast<double>(cache_.ttlOf(endpoint).count());
+      e.timeout = std::min(e.timeout, left);
+    }
+  }
   return e;
 }
 
@@ -361,18 +403,61 @@ Result<DynamicContent> Filesystem::dynamicContent(std::size_t index, Deadline de
     MutexLock lock(slot.mu);
     if (slot.content && clock_.steady() < slot.valid_until) return *slot.content;
   }
-  auto produced = slot.flight.run(deadline, [&]() -> Result<DynamicContent> {
-    auto fresh = dynamic_[index].produce(deadline);
-    if (!fresh) return fresh;
-    MutexLock lock(slot.mu);
-    slot.valid_until = clock_.steady() + fresh->valid_for;
-    slot.content = std::make_shared<const DynamicContent>(fresh.value());
-    return fresh;
-  });
+  auto produced = slot.flight.run(deadline, [&] { return produceDynamic(index, deadline); });
   if (!produced) {
     return makeError(ErrorKind::timed_out, "timed out waiting for " + dynamic_[index].path);
   }
   return std::move(*produced);
+}
+
+// One production, kept in the slot. A file derived from the tree is dated by its content
+// and lives no longer than its sources' data; one whose source changed while it was being
+// produced is kept for this reader only.
+Result<DynamicContent> Filesystem::produceDynamic(std::size_t index, Deadline deadline) {
+  DynamicSlot& slot = *slots_[index];
+  std::uint64_t generation = 0;
+  {
+    MutexLock lock(slot.mu);
+    generation = slot.generation;
+  }
+  auto fresh = dynamic_[index].produce(deadline);
+  if (!fresh && fresh.error().kind == ErrorKind::not_found && dynamic_[index].optional) {
+    DynamicContent none;
+    none.absent = true;
+    fresh = none;
+  }
+  if (!fresh) return fresh;
+  const bool derived = !dynamic_[index].sources.empty();
+  if (derived) fresh->valid_for = std::min(fresh->valid_for, sourceValidity(slot));
+  MutexLock lock(slot.mu);
+  const std::int64_t now_ns = nanosSinceEpoch(clock_.wall());
+  if (derived) {
+    const std::shared_ptr<const DynamicContent> old = slot.content;
+    const bool same = old && old->absent == fresh->absent && old->bytes == fresh->bytes;
+    fresh->mtime_ns = same ? old->mtime_ns : now_ns;
+  } else if (fresh->mtime_ns == 0) {
+    fresh->mtime_ns = mount_time_ns_;  // content that never changes
+  }
+  if (slot.content && slot.content->absent != fresh->absent) slot.presence_ns = now_ns;
+  slot.content = std::make_shared<const DynamicContent>(fresh.value());
+  slot.valid_until =
+      slot.generation == generation ? clock_.steady() + fresh->valid_for : clock_.steady();
+  return fresh;
+}
+
+// How long the sources' data stays fresh: stale or missing data is checked again soon.
+Millis Filesystem::sourceValidity(const DynamicSlot& slot) const {
+  constexpr Millis kRecheck{1000};
+  Millis left = Millis::max();
+  for (int endpoint : slot.endpoints) {
+    auto view = cache_.peek(endpoint);
+    if (!view || view->stale) {
+      left = std::min(left, kRecheck);
+      continue;
+    }
+    left = std::min(left, std::chrono::duration_cast<Millis>(view->expires - clock_.steady()));
+  }
+  return std::max(left, Millis(1));
 }
 
 Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, bool plus,
@@ -389,7 +474,7 @@ Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, bool plus,
       filled = listRoot(listing, deadline());
       break;
     case Place::Kind::dynamic_dir:
-      listDynamicDir(*path, listing);
+      filled = listDynamicDir(*path, listing, deadline());
       break;
     case Place::Kind::endpoint_dir:
     case Place::Kind::data:
@@ -442,24 +527,51 @@ Status Filesystem::listRoot(Listing& listing, Deadline deadline) {
   if (auto s = listChildEndpoints("", listing, true); !s) return s;
   for (const auto& d : dynamic_) {
     std::string top = d.path.substr(0, d.path.find('/'));
-    if (d.hidden || top == d.path) continue;  // top-level dynamic files are hidden ones
+    if (d.hidden) continue;
     bool listed = std::any_of(listing.tail.begin(), listing.tail.end(),
                               [&](const auto& t) { return t.first == top; });
     if (listed) continue;
-    listing.tail.push_back(
-        {top, {top, dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count()))}});
+    if (top == d.path) {
+      Entry file;
+      file.has_attributes = false;  // the root's listing produces nothing
+      setMode(file.attr, d);
+      listing.tail.push_back({top, {top, file}});
+      continue;
+    }
+    listing.tail.push_back({top, {top, dynamicDirEntry(top)}});
   }
   return Ok{};
 }
 
-void Filesystem::listDynamicDir(const std::string& dir, Listing& listing) const {
-  for (const auto& d : dynamic_) {
+// Files that may be absent are produced to know (their sources fetched in one parallel
+// round first); the others are listed without producing them (a token would cost a
+// request). One whose production fails is listed without attributes: using it gives the
+// error.
+Status Filesystem::listDynamicDir(const std::string& dir, Listing& listing, Deadline deadline) {
+  std::vector<int> sources;
+  for (std::size_t i = 0; i < dynamic_.size(); ++i) {
+    if (dynamic_[i].hidden || !dynamic_[i].optional || dirname(dynamic_[i].path) != dir) continue;
+    for (int endpoint : slots_[i]->endpoints) {
+      if (std::find(sources.begin(), sources.end(), endpoint) == sources.end()) {
+        sources.push_back(endpoint);
+      }
+    }
+  }
+  cache_.prefetch(sources, deadline);
+  for (std::size_t i = 0; i < dynamic_.size(); ++i) {
+    const DynamicFile& d = dynamic_[i];
     if (d.hidden || dirname(d.path) != dir) continue;
     Entry e;
     e.has_attributes = false;  // producing a token just to list it would cost a request
     setMode(e.attr, d);
+    if (d.optional) {
+      auto produced = dynamicEntry(i, deadline);
+      if (produced.ok() && produced->negative) continue;
+      if (produced.ok()) e = produced.value();
+    }
     listing.tail.push_back({d.path, {std::string(basename(d.path)), e}});
   }
+  return Ok{};
 }
 
 Status Filesystem::listData(const Place& place, const std::string& path, Listing& listing,
@@ -533,30 +645,75 @@ bool Filesystem::reservedName(const std::string& dir, std::string_view name) con
   return false;
 }
 
+// The bytes of a regular file and the version (mtime) they are at.
+struct Filesystem::FileBytes {
+  Content content;
+  std::int64_t version = 0;
+};
+
+Result<Filesystem::FileBytes> Filesystem::fileAt(const std::string& path, Deadline deadline) {
+  Place place = classify(path);
+  if (place.kind == Place::Kind::dynamic_file) {
+    auto content = dynamicContent(static_cast<std::size_t>(place.dynamic), deadline);
+    if (!content) return content.error();
+    if (content->absent) return noLonger(path);
+    auto owner = std::make_shared<const std::string>(std::move(content->bytes));
+    return FileBytes{{owner, *owner}, content->mtime_ns};
+  }
+  if (place.kind != Place::Kind::data && place.kind != Place::Kind::raw_json) {
+    return makeError(ErrorKind::is_directory, "not a file: " + path, LogLevel::debug);
+  }
+  auto view = cache_.get(place.endpoint, deadline);
+  if (!view) return view.error();
+  if (view->absent()) return noLonger(path);
+  auto snap = view->snapshot;
+  if (place.kind == Place::Kind::raw_json) return FileBytes{{snap, snap->raw()}, snap->rawMtime()};
+  const tree::Node* node = snap->find(place.rel);
+  if (node == nullptr) return noLonger(path);
+  if (node->kind != tree::Node::Kind::file) {
+    return makeError(ErrorKind::is_directory, "not a file: " + path, LogLevel::debug);
+  }
+  return FileBytes{{snap, snap->data(*node)}, node->mtime_ns};
+}
+
 Result<Content> Filesystem::read(std::uint64_t ino, std::uint64_t offset, std::size_t size) {
   auto path = inodes_.pathOf(ino);
   if (!path) return unknownInode();
-  Place place = classify(*path);
-  if (place.kind == Place::Kind::dynamic_file) {
-    auto content = dynamicContent(static_cast<std::size_t>(place.dynamic), deadline());
-    if (!content) return content.error();
-    auto owner = std::make_shared<const std::string>(std::move(content->bytes));
-    return slice(owner, *owner, offset, size);
+  auto file = fileAt(*path, deadline());
+  if (!file) return file.error();
+  // What the kernel's page cache now holds, for the first poll of an open file.
+  pollers_.served(ino, file->version);
+  return slice(std::move(file->content.owner), file->content.bytes, offset, size);
+}
+
+Result<std::string> Filesystem::readFile(std::string_view path, Deadline deadline) {
+  auto file = fileAt(std::string(path), deadline);
+  if (!file) {
+    if (file.error().kind != ErrorKind::is_directory) return file.error();
+    return makeError(ErrorKind::not_found, "not a file: " + std::string(path), LogLevel::debug);
   }
-  if (place.kind != Place::Kind::data && place.kind != Place::Kind::raw_json) {
-    return makeError(ErrorKind::is_directory, "not a file: " + *path, LogLevel::debug);
+  return std::string(file->content.bytes);
+}
+
+Result<std::vector<std::string>> Filesystem::listDirectory(std::string_view path,
+                                                           Deadline deadline) {
+  Place place = classify(path);
+  if (place.kind != Place::Kind::endpoint_dir && place.kind != Place::Kind::data) {
+    return makeError(ErrorKind::not_found, "not a directory: " + std::string(path),
+                     LogLevel::debug);
   }
-  auto view = cache_.get(place.endpoint, deadline());
+  auto view = cache_.get(place.endpoint, deadline);
   if (!view) return view.error();
-  if (view->absent()) return noLonger(*path);
-  auto snap = view->snapshot;
-  if (place.kind == Place::Kind::raw_json) return slice(snap, snap->raw(), offset, size);
-  const tree::Node* node = snap->find(place.rel);
-  if (node == nullptr) return noLonger(*path);
-  if (node->kind != tree::Node::Kind::file) {
-    return makeError(ErrorKind::is_directory, "not a file: " + *path, LogLevel::debug);
+  const tree::Node* node = view->absent() ? nullptr : view->snapshot->find(place.rel);
+  if (node == nullptr || node->kind != tree::Node::Kind::directory) {
+    return makeError(ErrorKind::not_found, "not a directory: " + std::string(path),
+                     LogLevel::debug);
   }
-  return slice(snap, snap->data(*node), offset, size);
+  std::vector<std::string> names;
+  for (const tree::Node& child : view->snapshot->children(*node)) {
+    names.emplace_back(view->snapshot->name(child));
+  }
+  return names;
 }
 
 Result<std::string> Filesystem::readlink(std::uint64_t ino) {
@@ -589,11 +746,11 @@ std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
   const std::string& mount = catalog_.endpoints()[static_cast<std::size_t>(endpoint)].mount_path;
   std::vector<Invalidation> out;
   auto inode = [&](const std::string& path) {
-    if (auto ino = inodes_.find(path)) out.push_back({Invalidation::Kind::inode, *ino, {}});
+    if (auto ino = inodes_.find(path)) out.push_back(Invalidation::inode(*ino));
   };
   auto entry = [&](const std::string& path) {
     if (auto dir = inodes_.find(dirname(path))) {
-      out.push_back({Invalidation::Kind::entry, *dir, std::string(basename(path))});
+      out.push_back(Invalidation::entry(*dir, std::string(basename(path))));
     }
   };
   for (const auto& rel : changes.changed)
@@ -615,7 +772,103 @@ std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
 std::vector<Invalidation> Filesystem::invalidateAll() const {
   std::vector<Invalidation> out;
   for (std::uint64_t ino : inodes_.all()) {
-    out.push_back({Invalidation::Kind::inode, ino, {}});
+    out.push_back(Invalidation::inode(ino));
+  }
+  return out;
+}
+
+// Pollers (issue 15). The answer compares the content's version now with what the open
+// file last saw; a waiting poller keeps its sources' endpoints fresh on their TTL.
+bool Filesystem::poll(std::uint64_t ino, std::optional<std::uint64_t> kh, PollHandle handle) {
+  auto path = inodes_.pathOf(ino);
+  if (!path) return false;
+  const bool wants_wake = handle != nullptr;
+  auto answer = pollers_.poll(ino, kh, versionOf(*path), wants_wake && kh ? handle : nullptr,
+                              endpointsOf(*path));
+  applyWatching(answer.transitions);
+  Place place = classify(*path);
+  if (wants_wake && kh && place.kind == Place::Kind::dynamic_file) {
+    scheduleWake(static_cast<std::size_t>(place.dynamic), *kh, std::move(handle));
+  }
+  return answer.changed;
+}
+
+std::optional<std::int64_t> Filesystem::versionOf(const std::string& path) {
+  auto entry = entryAt(path, deadline());
+  if (!entry) return std::nullopt;  // not known now: no change to report
+  if (entry->negative) return PollRegistry::kGone;
+  return entry->attr.mtime_ns;
+}
+
+std::vector<int> Filesystem::endpointsOf(const std::string& path) const {
+  Place place = classify(path);
+  if (place.kind == Place::Kind::dynamic_file) {
+    return slots_[static_cast<std::size_t>(place.dynamic)]->endpoints;
+  }
+  if (place.endpoint >= 0) return {place.endpoint};
+  return {};
+}
+
+void Filesystem::applyWatching(const std::vector<PollRegistry::Transition>& transitions) {
+  for (const auto& t : transitions) {
+    for (int endpoint : t.sources) {
+      t.waiting ? cache_.watch(endpoint) : cache_.unwatch(endpoint);
+    }
+  }
+}
+
+// A file whose content moves with time rather than with a source (.status, a token) wakes
+// its poller when the bytes the kernel holds expire; the poll that follows compares.
+void Filesystem::scheduleWake(std::size_t index, std::uint64_t kh, PollHandle handle) {
+  if (!scheduler_ || !slots_[index]->endpoints.empty()) return;
+  SteadyTime at;
+  {
+    MutexLock lock(slots_[index]->mu);
+    at = slots_[index]->valid_until;
+  }
+  scheduler_(kh, Invalidation::wake(std::move(handle)), std::max(at, clock_.steady() + Millis(10)));
+}
+
+std::vector<Invalidation> Filesystem::fetched(int endpoint, const tree::ChangeList& changes,
+                                              cache::Presence presence) {
+  std::vector<Invalidation> out = invalidationsFor(endpoint, changes, presence);
+  if (!changes.empty() || presence != cache::Presence::unchanged) {
+    auto derived = derivedInvalidations(endpoint);
+    out.insert(out.end(), derived.begin(), derived.end());
+  }
+  auto wakeups = pollers_.wake(endpoint);
+  applyWatching(wakeups.transitions);
+  for (auto& handle : wakeups.handles)
+    out.push_back(Invalidation::wake(std::move(handle)));
+  return out;
+}
+
+// Synthesized files derived from `endpoint` are produced again on their next use; the
+// kernel drops their attributes, pages and names (one may have appeared or vanished), and
+// the listing of their directory.
+std::vector<Invalidation> Filesystem::derivedInvalidations(int endpoint) {
+  std::vector<Invalidation> out;
+  std::vector<std::string> dirs;
+  for (std::size_t i = 0; i < dynamic_.size(); ++i) {
+    DynamicSlot& slot = *slots_[i];
+    if (std::find(slot.endpoints.begin(), slot.endpoints.end(), endpoint) == slot.endpoints.end())
+      continue;
+    {
+      MutexLock lock(slot.mu);
+      ++slot.generation;
+      slot.valid_until = {};
+    }
+    const std::string& path = dynamic_[i].path;
+    if (auto ino = inodes_.find(path)) out.push_back(Invalidation::inode(*ino));
+    if (!dynamic_[i].optional) continue;
+    std::string dir(dirname(path));
+    if (auto parent = inodes_.find(dir)) {
+      out.push_back(Invalidation::entry(*parent, std::string(basename(path))));
+      if (std::find(dirs.begin(), dirs.end(), dir) == dirs.end()) {
+        dirs.push_back(dir);
+        out.push_back(Invalidation::inode(*parent));
+      }
+    }
   }
   return out;
 }

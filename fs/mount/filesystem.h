@@ -19,6 +19,8 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "mount/inode_table.h"
+#include "mount/poll_registry.h"
+#include "mount/tree_reader.h"
 #include "tree/catalog.h"
 
 namespace mdfs::mount {
@@ -54,24 +56,41 @@ struct Content {
 
 struct DynamicContent {
   std::string bytes;
-  std::int64_t mtime_ns = 0;
-  Millis valid_for{1000};  // how long the bytes may be reused and cached by the kernel
+  std::int64_t mtime_ns = 0;  // files with sources are dated by their content instead
+  Millis valid_for{1000};     // how long the bytes may be reused and cached by the kernel
+  bool absent = false;        // no such file, for `valid_for` (files that are `optional`)
 };
 
 // A file whose bytes are produced on demand rather than fetched into a snapshot.
 struct DynamicFile {
-  std::string path;  // "identity/token", ".status"
+  std::string path;  // "identity/token", ".status", "well-known/zone"
   std::uint32_t perm = 0444;
   bool secret = false;  // 0400, or 0440 and the secrets group (perm is then ignored)
   bool hidden = false;  // left out of directory listings, still found by name
+  // Paths of the tree the bytes derive from ("instance/zone/name", "keys"). Such a file is
+  // kept no longer than their data (the kernel's timeouts follow their TTLs), is produced
+  // again when one of their endpoints changes, and is dated by its content: its mtime moves
+  // only when its bytes do.
+  std::vector<std::string> sources;
+  // The file may be absent (produce() says so with DynamicContent::absent or a not_found
+  // error): listing its directory produces it to know, so that every listed name exists.
+  bool optional = false;
   std::function<Result<DynamicContent>(Deadline)> produce;
 };
 
-// A cache the kernel must drop: an inode's attributes and pages, or a name in a directory.
+// What the kernel must be told: drop an inode's attributes and pages, or a name in a
+// directory; or wake the open file that polled (poll_registry.h).
 struct Invalidation {
-  enum class Kind { inode, entry } kind = Kind::inode;
+  enum class Kind { inode, entry, poll } kind = Kind::inode;
   std::uint64_t ino = 0;  // the inode, or the directory holding `name`
   std::string name;
+  PollHandle poll;  // Kind::poll
+
+  static Invalidation inode(std::uint64_t ino) { return {Kind::inode, ino, {}, {}}; }
+  static Invalidation entry(std::uint64_t dir, std::string name) {
+    return {Kind::entry, dir, std::move(name), {}};
+  }
+  static Invalidation wake(PollHandle handle) { return {Kind::poll, 0, {}, std::move(handle)}; }
 };
 
 struct FilesystemOptions {
@@ -83,16 +102,21 @@ struct FilesystemOptions {
   Seconds default_ttl{60};   // kernel timeout of entries that carry no fetched data
 };
 
-class Filesystem {
+class Filesystem final : public TreeReader {
  public:
   Filesystem(const tree::Catalog& catalog, cache::ResourceCache& cache, InodeTable& inodes,
              FilesystemOptions options, const Clock& clock);
-  ~Filesystem();
+  ~Filesystem() override;
   Filesystem(const Filesystem&) = delete;
   Filesystem& operator=(const Filesystem&) = delete;
 
   // Call before serving; dynamic files never change after that.
   void addDynamicFile(DynamicFile file);
+  // Sends `item` to the kernel at `at`, replacing what is scheduled under `key` (the
+  // wake-ups of pollers of files whose content moves with time: .status, tokens). Call
+  // before serving.
+  using Scheduler = std::function<void(std::uint64_t key, Invalidation item, SteadyTime at)>;
+  void setScheduler(Scheduler scheduler);
 
   // A name in a directory. The inode of a found entry counts as one lookup by the kernel
   // (see forget).
@@ -126,10 +150,25 @@ class Filesystem {
   }
   [[nodiscard]] Millis opTimeout() const { return options_.op_timeout; }
 
+  // poll(2) on the regular file `ino`, from the kernel's open file `kh` when known, with
+  // `handle` to wake it later (null when no notification was asked for). True when the
+  // content changed since that open file last saw it (poll_registry.h): POLLPRI | POLLERR.
+  bool poll(std::uint64_t ino, std::optional<std::uint64_t> kh, PollHandle handle);
+
   // What the kernel must forget after the cache published a change to `endpoint`.
   [[nodiscard]] std::vector<Invalidation> invalidationsFor(int endpoint,
                                                            const tree::ChangeList& changes,
                                                            cache::Presence presence) const;
+  // After the cache published a fetch of `endpoint` (the change callback): the
+  // invalidations above, those of synthesized files derived from it (produced again on
+  // their next use), then the wake-ups of its pollers, in the order they must be sent.
+  [[nodiscard]] std::vector<Invalidation> fetched(int endpoint, const tree::ChangeList& changes,
+                                                  cache::Presence presence);
+  [[nodiscard]] const PollRegistry& pollers() const { return pollers_; }
+
+  // TreeReader: the tree as synthesized files read it.
+  Result<std::string> readFile(std::string_view path, Deadline deadline) override;
+  Result<std::vector<std::string>> listDirectory(std::string_view path, Deadline deadline) override;
   // Every inode the kernel may hold (after SIGHUP).
   [[nodiscard]] std::vector<Invalidation> invalidateAll() const;
 
@@ -137,6 +176,8 @@ class Filesystem {
   struct Place;
   struct DynamicSlot;
   struct Listing;
+  struct FileBytes;
+  Result<FileBytes> fileAt(const std::string& path, Deadline deadline);
   [[nodiscard]] Place classify(std::string_view path) const;
   // Attributes of `path`; the inode is left for the caller to fill in.
   Result<Entry> entryAt(const std::string& path, Deadline deadline);
@@ -149,9 +190,17 @@ class Filesystem {
   [[nodiscard]] Entry rawOf(const cache::View& view) const;
   [[nodiscard]] Entry nodeEntry(const tree::Node* node, const cache::View& view) const;
   [[nodiscard]] Entry negativeFor(const cache::View& view) const;
+  [[nodiscard]] Entry dynamicDirEntry(std::string_view dir) const;
   Result<DynamicContent> dynamicContent(std::size_t index, Deadline deadline);
+  Result<DynamicContent> produceDynamic(std::size_t index, Deadline deadline);
+  [[nodiscard]] Millis sourceValidity(const DynamicSlot& slot) const;
+  [[nodiscard]] std::vector<Invalidation> derivedInvalidations(int endpoint);
+  [[nodiscard]] std::vector<int> endpointsOf(const std::string& path) const;
+  [[nodiscard]] std::optional<std::int64_t> versionOf(const std::string& path);
+  void applyWatching(const std::vector<PollRegistry::Transition>& transitions);
+  void scheduleWake(std::size_t index, std::uint64_t kh, PollHandle handle);
   Status listRoot(Listing& listing, Deadline deadline);
-  void listDynamicDir(const std::string& dir, Listing& listing) const;
+  Status listDynamicDir(const std::string& dir, Listing& listing, Deadline deadline);
   Status listData(const Place& place, const std::string& path, Listing& listing, Deadline deadline);
   Status listChildEndpoints(const std::string& dir, Listing& listing, bool need_one) const;
   [[nodiscard]] bool reservedName(const std::string& dir, std::string_view name) const;
@@ -171,6 +220,8 @@ class Filesystem {
   std::int64_t mount_time_ns_;
   std::vector<DynamicFile> dynamic_;
   std::vector<std::unique_ptr<DynamicSlot>> slots_;
+  PollRegistry pollers_;
+  Scheduler scheduler_;
 };
 
 }  // namespace mdfs::mount

@@ -16,6 +16,8 @@
 #include <fuse_opt.h>
 
 #include <cstdint>
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,14 @@
 #define MDFS_FUSE_HAS_CUSTOM_IO MDFS_FUSE_AT_LEAST(3, 14)
 // libfuse 3.17: 64-bit capability words (capable_ext, want_ext) and their accessors.
 #define MDFS_FUSE_HAS_FEATURE_FLAGS MDFS_FUSE_AT_LEAST(3, 17)
+// The kernel's handle of the open file that polls (`kh` of FUSE_POLL) is what tells one
+// poller from another while opens are skipped (mount/poll_registry.h), and libfuse keeps it
+// in its opaque struct fuse_pollhandle. Read from the source of every release from 3.10.0 to
+// 3.18.2 (lib/fuse_lowlevel.c): `struct fuse_pollhandle { uint64_t kh; struct fuse_session
+// *se; }`, allocated by do_poll() with `kh` set from the request. Other releases, at build
+// time or at run time, get the fallback: poll(2) is not offered (see fallbacks()).
+#define MDFS_FUSE_POLLHANDLE_KH_KNOWN \
+  (MDFS_FUSE_AT_LEAST(3, 10) && FUSE_VERSION <= FUSE_MAKE_VERSION(3, 18))
 
 namespace mdfs::mount::fuse_compat {
 
@@ -66,12 +76,30 @@ inline void unwant(fuse_conn_info* conn, std::uint64_t flag) {
 #endif
 }
 
+// Whether the libfuse in use keeps `kh` where this build reads it.
+inline bool pollHandleKnown() {
+#if MDFS_FUSE_POLLHANDLE_KH_KNOWN
+  return fuse_version() >= FUSE_MAKE_VERSION(3, 10) && fuse_version() <= FUSE_MAKE_VERSION(3, 18);
+#else
+  return false;
+#endif
+}
+
+// The kernel's handle of the open file behind a poll handle: the first member of
+// libfuse's struct fuse_pollhandle in the releases named above.
+inline std::optional<std::uint64_t> pollKernelHandle(const fuse_pollhandle* ph) {
+  if (ph == nullptr || !pollHandleKnown()) return std::nullopt;
+  std::uint64_t kh = 0;
+  std::memcpy(&kh, static_cast<const void*>(ph), sizeof kh);
+  return kh;
+}
+
 inline std::string versionText(int version) {
   return std::to_string(version / 100) + "." + std::to_string(version % 100);
 }
 
 // What metadatafs does differently because of the libfuse it was built against or runs
-// with, one sentence each; empty with libfuse 3.17 or later.
+// with, one sentence each; empty with libfuse 3.14 to 3.18.
 inline std::vector<std::string> fallbacks(unsigned max_threads) {
   std::vector<std::string> out;
 #if !MDFS_FUSE_HAS_LOOP_CONFIG
@@ -88,6 +116,12 @@ inline std::vector<std::string> fallbacks(unsigned max_threads) {
                 ", which has no session I/O hooks (3.14 has): lookups in one directory are "
                 "answered one at a time, and a stop does not wait for calls in progress");
 #endif
+  if (!pollHandleKnown()) {
+    out.push_back("libfuse " + versionText(fuse_version()) +
+                  " keeps its poll handles in a layout this build does not know (3.10 to 3.18 "
+                  "are known): poll(2) on files is not offered, so files never signal a "
+                  "change and metadatafs watch never wakes");
+  }
   return out;
 }
 

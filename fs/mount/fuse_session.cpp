@@ -326,6 +326,25 @@ void opRelease(fuse_req_t req, fuse_ino_t /*ino*/, fuse_file_info* /*fi*/) {
   fuse_reply_err(req, 0);
 }
 
+// poll(2), select(2) and epoll(7) with sysfs semantics: always readable, and POLLPRI |
+// POLLERR once the content changed since the open file last saw it (poll_registry.h).
+void opPoll(fuse_req_t req, fuse_ino_t ino, fuse_file_info* /*fi*/, fuse_pollhandle* ph) {
+  PollHandle handle;
+  if (ph != nullptr) {
+    handle =
+        PollHandle(ph, [](void* p) { fuse_pollhandle_destroy(static_cast<fuse_pollhandle*>(p)); });
+  }
+  // Knowing whether the content changed may take a fetch: not on libfuse's thread then.
+  State& s = stateOf(req);
+  const auto kh = fuse_compat::pollKernelHandle(ph);
+  answer(req, s.fs.answersAtOnce(ino), [&s, ino, kh, handle](Ticket& t) {
+    const bool changed = s.fs.poll(ino, kh, handle);
+    unsigned revents = POLLIN | POLLRDNORM;
+    if (changed) revents |= POLLPRI | POLLERR;
+    if (t.claim()) fuse_reply_poll(t.req(), revents);
+  });
+}
+
 void opStatfs(fuse_req_t req, fuse_ino_t /*ino*/) {
   guarded(req, "statfs", [&] {
     struct statvfs st {};
@@ -439,6 +458,8 @@ fuse_lowlevel_ops makeOps() {
   ops.open = opOpen;
   ops.read = opRead;
   ops.release = opRelease;
+  // Without a known poll handle layout, no poll: the kernel then calls every file readable.
+  if (fuse_compat::pollHandleKnown()) ops.poll = opPoll;
   ops.statfs = opStatfs;
   ops.flush = kNotImplemented;
   ops.getxattr = kNotImplemented;
@@ -601,6 +622,9 @@ bool FuseSession::ready() const {
 
 int FuseSession::notify(const Invalidation& item) {
   if (!ready()) return -ENOTCONN;
+  if (item.kind == Invalidation::Kind::poll) {
+    return fuse_lowlevel_notify_poll(static_cast<fuse_pollhandle*>(item.poll.get()));
+  }
   if (item.kind == Invalidation::Kind::inode) {
     return fuse_lowlevel_notify_inval_inode(state_->se, item.ino, 0, 0);
   }

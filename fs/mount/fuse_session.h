@@ -38,7 +38,8 @@ class FuseSession {
   // Closes the FUSE device and forgets the mount without unmounting: for a process that may
   // not unmount and has another do it (cli/unmount_keeper.h), before or after this.
   void release();
-  // Sends one kernel cache invalidation; 0 or a negative errno.
+  // Sends one kernel notification (an invalidation, or a poller's wake-up); 0 or a
+  // negative errno.
   int notify(const Invalidation& item);
   // True once the kernel answered INIT; notifications are only sent after that.
   [[nodiscard]] bool ready() const;

@@ -26,6 +26,30 @@ void Invalidator::post(std::vector<Invalidation> items) {
   cv_.notify_all();
 }
 
+void Invalidator::schedule(std::uint64_t key, Invalidation item, SteadyTime at) {
+  {
+    MutexLock lock(mu_);
+    scheduled_[key] = {at, std::move(item)};
+    rescan_ = true;
+  }
+  cv_.notify_all();
+}
+
+std::optional<SteadyTime> Invalidator::releaseDue() {
+  const SteadyTime now = std::chrono::steady_clock::now();
+  std::optional<SteadyTime> next;
+  for (auto it = scheduled_.begin(); it != scheduled_.end();) {
+    if (it->second.first <= now) {
+      queue_.push_back(std::move(it->second.second));
+      it = scheduled_.erase(it);
+      continue;
+    }
+    if (!next || it->second.first < *next) next = it->second.first;
+    ++it;
+  }
+  return next;
+}
+
 void Invalidator::postAll(std::function<std::vector<Invalidation>()> everything) {
   {
     MutexLock lock(mu_);
@@ -58,8 +82,18 @@ std::uint64_t Invalidator::sent() const {
 void Invalidator::run() {
   UniqueLock lock(mu_);
   for (;;) {
-    cv_.wait(lock, [this]() REQUIRES(mu_) { return stopping_ || !queue_.empty() || everything_; });
+    auto ready = [this]() REQUIRES(mu_) {
+      return stopping_ || !queue_.empty() || everything_ || rescan_;
+    };
+    rescan_ = false;
+    std::optional<SteadyTime> next = releaseDue();
+    if (next) {
+      cv_.wait_until(lock, *next, ready);
+    } else {
+      cv_.wait(lock, ready);
+    }
     if (stopping_) return;
+    if (queue_.empty() && !everything_) continue;
     if (everything_ && queue_.empty()) {
       auto make = std::exchange(everything_, nullptr);
       busy_ = true;

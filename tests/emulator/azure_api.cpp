@@ -45,7 +45,9 @@ HttpResponse json(int status, std::string body) {
   return r;
 }
 
-std::string jsonString(std::string_view s) {
+// A JSON string literal. (Not named quoted: with a std::string argument, argument-dependent
+// lookup prefers std::quoted when <iomanip> comes in, as it does with gcc 14.)
+std::string jsonText(std::string_view s) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
@@ -53,12 +55,12 @@ std::string jsonString(std::string_view s) {
 }
 
 HttpResponse badRequest(std::string_view message) {
-  return json(400, R"({"error":)" + jsonString(message) + "}");
+  return json(400, R"({"error":)" + jsonText(message) + "}");
 }
 
 HttpResponse identityError(int status, std::string_view code, std::string_view description) {
-  return json(status, R"({"error":)" + jsonString(code) + R"(,"error_description":)" +
-                          jsonString(description) + "}");
+  return json(status, R"({"error":)" + jsonText(code) + R"(,"error_description":)" +
+                          jsonText(description) + "}");
 }
 
 template <std::size_t N>
@@ -67,7 +69,7 @@ HttpResponse versionError(const std::array<std::string_view, N>& versions) {
       R"({"error":"Bad request. api-version is invalid or was not specified in the request. )"
       R"(For more information refer to aka.ms/azureimds","newest-versions":[)";
   for (std::size_t i = 0; i < std::min<std::size_t>(3, N); ++i)
-    body += (i ? "," : "") + jsonString(versions[i]);
+    body += (i ? "," : "") + jsonText(versions[i]);
   return json(400, body + "]}");
 }
 
@@ -110,7 +112,7 @@ std::string AzurePersonality::randomKey() {
 }
 
 HttpResponse AzurePersonality::error(int status, std::string message) const {
-  return json(status, R"({"error":)" + jsonString(message) + "}");
+  return json(status, R"({"error":)" + jsonText(message) + "}");
 }
 
 HttpResponse AzurePersonality::serve(const HttpRequest& request) const {
@@ -136,7 +138,7 @@ HttpResponse AzurePersonality::serve(const HttpRequest& request) const {
   if (request.path == "/metadata/versions") {
     std::string body = R"({"apiVersions":[)";
     for (std::size_t i = kInstanceVersions.size(); i-- > 0;)
-      body += jsonString(kInstanceVersions[i]) + (i ? "," : "");
+      body += jsonText(kInstanceVersions[i]) + (i ? "," : "");
     return json(200, body + "]}");
   }
   if (identity) return identityToken(request);
@@ -247,11 +249,11 @@ HttpResponse AzurePersonality::identityToken(const HttpRequest& request) const {
       signJwt(R"({"typ":"JWT","alg":"RS256","kid":")" + contentTag(signing_key_) + R"("})",
               std::string(claims.GetString(), claims.GetSize()), signing_key_);
   const std::string life = std::to_string(lifetime);
-  return json(200, R"({"access_token":)" + jsonString(token) + R"(,"client_id":)" +
-                       jsonString(id.client_id) + R"(,"expires_in":")" + life +
+  return json(200, R"({"access_token":)" + jsonText(token) + R"(,"client_id":)" +
+                       jsonText(id.client_id) + R"(,"expires_in":")" + life +
                        R"(","expires_on":")" + std::to_string(now + lifetime) +
                        R"(","ext_expires_in":")" + life + R"(","not_before":")" +
-                       std::to_string(now) + R"(","resource":)" + jsonString(*resource) +
+                       std::to_string(now) + R"(","resource":)" + jsonText(*resource) +
                        R"(,"token_type":"Bearer"})");
 }
 

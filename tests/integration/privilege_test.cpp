@@ -239,8 +239,9 @@ TEST_F(Privilege, SecretsGroupLetsItsMembersReadSecrets) {
   Mount m(emulator_,
           {"allow_other", "identity", "trusted_profile=default", "secrets_group=" + group});
   ASSERT_TRUE(m.mounted());
-  for (const char* secret : {"identity/token", "identity/iam_token",
-                             "instance/initialization/user_data", "instance/initialization.json"}) {
+  for (const char* secret :
+       {"identity/token", "identity/iam_token", "instance/initialization/user_data",
+        "instance/initialization.json", "well-known/userdata"}) {
     struct stat st = statOf(m.at(secret));
     EXPECT_EQ(st.st_mode & 07777, 0440U) << secret;
     EXPECT_EQ(st.st_gid, 4242U) << secret;
@@ -263,7 +264,8 @@ TEST_F(Privilege, SecretsGroupLetsItsMembersReadSecrets) {
 TEST_F(Privilege, WithoutSecretsGroupSecretsStayOwnerOnly) {
   Mount m(emulator_, {"allow_other", "identity"});
   ASSERT_TRUE(m.mounted());
-  for (const char* secret : {"identity/token", "instance/initialization/user_data"}) {
+  for (const char* secret :
+       {"identity/token", "instance/initialization/user_data", "well-known/userdata"}) {
     struct stat st = statOf(m.at(secret));
     EXPECT_EQ(st.st_mode & 07777, 0400U) << secret;
     EXPECT_EQ(st.st_gid, 0U) << secret;

@@ -407,5 +407,55 @@ TEST_F(CacheTest, BackgroundRefresherKeepsHotDataFresh) {
   EXPECT_GE(service_.calls("instance"), 3);
 }
 
+// Issue 15: while something waits for a change, the endpoint is fetched again when its TTL
+// ends, read or not; every fetch of it is told (an unchanged one with an empty change list),
+// and unwatching stops both.
+TEST_F(CacheTest, AWatchedEndpointIsRefreshedOnItsTtlUnreadAndEveryFetchIsTold) {
+  auto cache = make();
+  std::vector<std::pair<int, bool>> told;  // endpoint, whether anything changed
+  cache->setChangeCallback([&](int endpoint, const tree::ChangeList& c, Presence p) {
+    told.emplace_back(endpoint, !c.empty() || p != Presence::unchanged);
+  });
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  ASSERT_TRUE(cache->get(ep("keys"), soon()).ok());
+  cache->watch(ep("instance"));
+  cache->watch(ep("instance"));
+  EXPECT_EQ(cache->watchers(ep("instance")), 2);
+  (void)cache->claimDueRefreshes();  // the first read's refresh-ahead claim, not yet due
+  clock_.advance(9s);
+  EXPECT_TRUE(cache->claimDueRefreshes().empty()) << "not before the TTL ends";
+  clock_.advance(1s);
+  auto due = cache->claimDueRefreshes();
+  ASSERT_EQ(due, std::vector<int>{ep("instance")}) << "the unwatched, unread keys are not";
+  cache->refresh(due[0]);
+  EXPECT_EQ(service_.calls("instance"), 2);
+  EXPECT_EQ(told, (std::vector<std::pair<int, bool>>{{ep("instance"), false}}));
+  service_.answer("instance", std::string(R"({"name":"web-02","memory":8})"));
+  clock_.advance(10s);
+  due = cache->claimDueRefreshes();
+  ASSERT_EQ(due.size(), 1U);
+  cache->refresh(due[0]);
+  ASSERT_EQ(told.size(), 2U);
+  EXPECT_TRUE(told[1].second);
+  cache->unwatch(ep("instance"));
+  cache->unwatch(ep("instance"));
+  clock_.advance(10s);
+  EXPECT_TRUE(cache->claimDueRefreshes().empty()) << "no longer watched";
+  EXPECT_EQ(service_.calls("keys"), 1);
+}
+
+// Racing pollers may stop before they start: the count comes out right in either order.
+TEST_F(CacheTest, WatchCountsCommute) {
+  auto cache = make();
+  ASSERT_TRUE(cache->get(ep("instance"), soon()).ok());
+  (void)cache->claimDueRefreshes();
+  cache->unwatch(ep("instance"));
+  cache->watch(ep("instance"));
+  clock_.advance(10s);
+  EXPECT_TRUE(cache->claimDueRefreshes().empty());
+  cache->watch(ep("instance"));
+  EXPECT_EQ(cache->claimDueRefreshes(), std::vector<int>{ep("instance")});
+}
+
 }  // namespace
 }  // namespace mdfs::cache

@@ -418,6 +418,197 @@ TEST_F(FilesystemTest, ForgottenInodesAreReclaimed) {
   EXPECT_NE(again.attr.ino, a.attr.ino) << "numbers are never reused";
 }
 
+// Issue 15: synthesized files derived from the tree read it by path, like a reader.
+TEST_F(FilesystemTest, TheTreeReadsByPathForSynthesizedFiles) {
+  EXPECT_EQ(fs_->readFile("instance/name", deadlineIn(1s)).value(), "web-01\n");
+  EXPECT_EQ(fs_->readFile("instance/zone", deadlineIn(1s)).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(fs_->readFile("instance/nope", deadlineIn(1s)).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(fs_->readFile("nowhere/x", deadlineIn(1s)).error().kind, ErrorKind::not_found);
+  auto keys = fs_->listDirectory("keys", deadlineIn(1s));
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys.value(), (std::vector<std::string>{"by-name", "k1", "k2"}));
+  EXPECT_EQ(fs_->listDirectory("instance/name", deadlineIn(1s)).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(inodes_.size(), 1U) << "no inode handed out";
+}
+
+class DerivedFilesTest : public FilesystemTest {
+ protected:
+  DerivedFilesTest() {
+    fs_->addDynamicFile(derived("view/zone", "instance/zone/name"));
+    fs_->addDynamicFile(derived("view/missing", "instance/nothing"));
+    DynamicFile broken = derived("view/broken", "keys");
+    broken.produce = [](Deadline) -> Result<DynamicContent> {
+      return makeError(ErrorKind::unreachable, "down");
+    };
+    fs_->addDynamicFile(broken);
+    DynamicFile fixed;
+    fixed.path = "view/fixed";
+    fixed.produce = [](Deadline) -> Result<DynamicContent> { return DynamicContent{"x", 0, 1s}; };
+    fs_->addDynamicFile(fixed);
+  }
+
+  // A file holding what `source` holds, absent when it is.
+  DynamicFile derived(const std::string& path, const std::string& source) {
+    DynamicFile f;
+    f.path = path;
+    f.sources = {source};
+    f.optional = true;
+    f.produce = [this, source](Deadline d) -> Result<DynamicContent> {
+      ++produced_;
+      auto bytes = fs_->readFile(source, d);
+      if (!bytes) return bytes.error();
+      DynamicContent c;
+      c.bytes = bytes.value();
+      c.valid_for = 3600s;
+      return c;
+    };
+    return f;
+  }
+  int produced_ = 0;
+};
+
+TEST_F(DerivedFilesTest, AbsentFilesAreNeitherListedNorFound) {
+  auto root = names(InodeTable::kRoot);
+  EXPECT_NE(std::find(root.begin(), root.end(), "view"), root.end());
+  auto view = lookupPath("view").attr.ino;
+  EXPECT_EQ(names(view), (std::vector<std::string>{"zone", "broken", "fixed"}));
+  EXPECT_EQ(fetches("instance"), 1);
+  auto listed = fs_->list(view);
+  ASSERT_TRUE(listed.ok());
+  EXPECT_TRUE(listed.value()[0].entry.has_attributes) << "produced to know";
+  EXPECT_EQ(listed.value()[0].entry.attr.size, 11U);  // "us-south-1\n"
+  EXPECT_FALSE(listed.value()[1].entry.has_attributes) << "failing: using it gives the error";
+  EXPECT_FALSE(listed.value()[2].entry.has_attributes) << "not optional: not produced";
+  auto missing = fs_->lookup(view, "missing");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_TRUE(missing->negative);
+  EXPECT_LE(missing->timeout, 10.0) << "no longer than its source's TTL";
+  auto broken = fs_->lookup(view, "broken");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().kind, ErrorKind::unreachable);
+}
+
+TEST_F(DerivedFilesTest, DatedByContentAndKeptNoLongerThanTheirSources) {
+  Entry zone = lookupPath("view/zone");
+  EXPECT_LE(zone.timeout, 10.0);
+  EXPECT_GT(zone.timeout, 9.0);
+  EXPECT_EQ(readAll(zone.attr.ino), "us-south-1\n");
+  clock_.advance(11s);  // the source expired: fetched again, same bytes
+  auto same = fs_->getattr(zone.attr.ino);
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(same->attr.mtime_ns, zone.attr.mtime_ns);
+  EXPECT_EQ(fetches("instance"), 2);
+  {
+    std::lock_guard lock(mu_);
+    answers_["instance"] = R"({"name":"web-01","zone":{"name":"eu-de-2"}})";
+  }
+  clock_.advance(11s);
+  auto moved = fs_->getattr(zone.attr.ino);
+  ASSERT_TRUE(moved.ok());
+  EXPECT_GT(moved->attr.mtime_ns, zone.attr.mtime_ns);
+  EXPECT_EQ(readAll(zone.attr.ino), "eu-de-2\n");
+}
+
+TEST_F(DerivedFilesTest, AChangeOfASourceProducesThemAgainAndDropsWhatTheKernelHolds) {
+  Entry zone = lookupPath("view/zone");
+  auto view = lookupPath("view").attr.ino;
+  const int before = produced_;
+  (void)fs_->getattr(zone.attr.ino);
+  EXPECT_EQ(produced_, before) << "reused while valid";
+  tree::ChangeList changes;
+  changes.changed = {"zone/name"};
+  auto items = fs_->fetched(catalog_.find("instance"), changes, cache::Presence::unchanged);
+  using K = Invalidation::Kind;
+  auto has = [&](K kind, std::uint64_t ino, const std::string& name) {
+    return std::any_of(items.begin(), items.end(), [&](const Invalidation& i) {
+      return i.kind == kind && i.ino == ino && i.name == name;
+    });
+  };
+  EXPECT_TRUE(has(K::inode, zone.attr.ino, ""));
+  EXPECT_TRUE(has(K::entry, view, "zone"));
+  EXPECT_TRUE(has(K::entry, view, "missing")) << "a cached absence goes too";
+  EXPECT_TRUE(has(K::inode, view, "")) << "and the directory's listing";
+  (void)fs_->getattr(zone.attr.ino);
+  EXPECT_EQ(produced_, before + 1);
+  auto other = fs_->fetched(catalog_.find("keys"), changes, cache::Presence::unchanged);
+  EXPECT_FALSE(std::any_of(other.begin(), other.end(),
+                           [&](const Invalidation& i) { return i.ino == zone.attr.ino; }));
+}
+
+TEST_F(FilesystemTest, PollAnswersPerOpenFileAndFetchesWakeTheWaiting) {
+  Entry name = lookupPath("instance/name");
+  EXPECT_EQ(readAll(name.attr.ino), "web-01\n");
+  auto handle = std::make_shared<int>(1);
+  EXPECT_FALSE(fs_->poll(name.attr.ino, 7, handle));
+  const int instance = catalog_.find("instance");
+  EXPECT_EQ(cache_->watchers(instance), 1) << "a waiting poller keeps its endpoint fresh";
+  auto wakes = [&](const std::vector<Invalidation>& items) {
+    return std::count_if(items.begin(), items.end(),
+                         [](const Invalidation& i) { return i.kind == Invalidation::Kind::poll; });
+  };
+  EXPECT_EQ(wakes(fs_->fetched(instance, {}, cache::Presence::unchanged)), 1);
+  EXPECT_EQ(wakes(fs_->fetched(catalog_.find("keys"), {}, cache::Presence::unchanged)), 0);
+  {
+    std::lock_guard lock(mu_);
+    answers_["instance"] = R"({"name":"web-02"})";
+  }
+  clock_.advance(11s);
+  EXPECT_TRUE(fs_->poll(name.attr.ino, 7, handle)) << "the content moved";
+  EXPECT_FALSE(fs_->poll(name.attr.ino, 7, handle)) << "once";
+  EXPECT_TRUE(fs_->poll(name.attr.ino, 8, handle)) << "another open file read the old one too";
+  // A poller that does not answer its wake-up stopped waiting.
+  EXPECT_EQ(wakes(fs_->fetched(instance, {}, cache::Presence::unchanged)), 2);
+  EXPECT_EQ(wakes(fs_->fetched(instance, {}, cache::Presence::unchanged)), 0);
+  EXPECT_EQ(cache_->watchers(instance), 0);
+  fs_->forget(name.attr.ino, 1);
+  EXPECT_EQ(fs_->pollers().pollers(), 0U);
+}
+
+TEST_F(FilesystemTest, PollersOfFilesThatMoveWithTimeAreWokenWhenTheirBytesExpire) {
+  DynamicFile token;
+  token.path = "identity/token";
+  token.produce = [](Deadline) -> Result<DynamicContent> { return DynamicContent{"t", 5, 30s}; };
+  fs_->addDynamicFile(token);
+  std::vector<std::pair<std::uint64_t, SteadyTime>> scheduled;
+  fs_->setScheduler([&](std::uint64_t key, Invalidation item, SteadyTime at) {
+    EXPECT_EQ(item.kind, Invalidation::Kind::poll);
+    scheduled.emplace_back(key, at);
+  });
+  Entry tok = lookupPath("identity/token");
+  EXPECT_FALSE(fs_->poll(tok.attr.ino, 3, std::make_shared<int>(0)));
+  ASSERT_EQ(scheduled.size(), 1U);
+  EXPECT_EQ(scheduled[0].first, 3U);
+  EXPECT_EQ(scheduled[0].second, clock_.steady() + 30s);
+  EXPECT_FALSE(fs_->poll(tok.attr.ino, std::nullopt, nullptr));
+  EXPECT_EQ(scheduled.size(), 1U) << "no wake-up asked for";
+}
+
+TEST(Invalidator, ScheduledItemsGoOutWhenDueOnePerKey) {
+  std::mutex mu;
+  std::vector<std::string> sent;
+  Logger log(LogLevel::error, Logger::nullSink());
+  Invalidator inv(
+      [&](const Invalidation& i) {
+        std::lock_guard lock(mu);
+        sent.push_back(i.name);
+        return 0;
+      },
+      log);
+  inv.start();
+  const auto now = std::chrono::steady_clock::now();
+  inv.schedule(1, Invalidation::entry(1, "replaced"), now + 300ms);
+  inv.schedule(1, Invalidation::entry(1, "first"), now + 100ms);
+  inv.schedule(2, Invalidation::entry(1, "later"), now + 400ms);
+  std::this_thread::sleep_for(50ms);
+  {
+    std::lock_guard lock(mu);
+    EXPECT_TRUE(sent.empty());
+  }
+  std::this_thread::sleep_for(600ms);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(sent, (std::vector<std::string>{"first", "later"}));
+}
+
 TEST(Invalidator, SendsInOrderOffTheCallersThread) {
   std::mutex mu;
   std::vector<std::string> sent;
@@ -432,8 +623,8 @@ TEST(Invalidator, SendsInOrderOffTheCallersThread) {
       },
       log);
   inv.start();
-  inv.post({{Invalidation::Kind::inode, 7, {}}, {Invalidation::Kind::entry, 1, "missing"}});
-  inv.post({{Invalidation::Kind::entry, 1, "b"}});
+  inv.post({Invalidation::inode(7), Invalidation::entry(1, "missing")});
+  inv.post({Invalidation::entry(1, "b")});
   inv.drain();
   std::lock_guard lock(mu);
   EXPECT_EQ(sent, (std::vector<std::string>{"7", "missing", "b"}));
