@@ -547,9 +547,6 @@ Status FuseSession::loop(unsigned max_threads, const std::function<void()>& end_
   stopper.join();
   if (end_work) end_work();
   state_->answerer->stop();
-  // Nothing reads requests any more: a call made now fails at once instead of waiting for
-  // the rest of the daemon to stop.
-  unmount();
   // A signal-driven exit reports the signal number; that is a clean stop for us.
   if (rc < 0)
     return makeError(

@@ -24,11 +24,11 @@ class FuseSession {
 
   // Creates the session from libfuse arguments (argv[0] first) and mounts it.
   Status mount(const std::vector<std::string>& args, const std::string& mountpoint);
-  // Serves requests on up to `max_threads` threads until exit() or an unmount, then
-  // unmounts (requests that nobody would read fail at once).
-  // `end_work` is called once the loop has ended and before the kernel's connection
-  // closes: it makes work still waiting on the service end now, so that its answers are
-  // sent while the connection is still there (never written to a closed, or reused, fd).
+  // Serves requests on up to `max_threads` threads until exit() or an unmount, and
+  // returns once every request taken is answered. `end_work` is called when the loop has
+  // ended: it makes work still waiting on the service end now, so that its answers are
+  // sent while the connection is open (never to a closed, or reused, fd). Unmounting is
+  // the caller's: unmount(), or release() where another process unmounts.
   Status loop(unsigned max_threads, const std::function<void()>& end_work = {});
   // Asks loop() to return once the calls in progress are answered (for at most the
   // operation timeout and half a second); a second call makes it return at once. Safe
