@@ -37,6 +37,10 @@ TEST(CallBounds, CallsQueuedForAWorkerStillEndWithinTheTimeout) {
   emulator.addFault(slow);
   Mount m(emulator, {"timeout=2", "max_threads=2"});
   ASSERT_TRUE(m.mounted());
+  if (m.callsInADirectoryRunOneAtATime()) {
+    GTEST_SKIP() << "this libfuse cannot pass parallel directory operations to the kernel "
+                    "(the daemon's log says so): stats in one directory wait for each other";
+  }
 
   const std::vector<std::string> names = {"keys", "placement_groups", "virtual_network_interfaces"};
   std::vector<Clock::duration> took(names.size());

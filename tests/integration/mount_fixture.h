@@ -58,6 +58,11 @@ class Mount {
   [[nodiscard]] bool mounted() const { return mounted_; }
   // The daemon's standard error so far.
   [[nodiscard]] std::string log() const;
+  // The daemon said at start that its libfuse (before 3.14) cannot pass parallel directory
+  // operations to the kernel, which then runs the calls in one directory one at a time.
+  [[nodiscard]] bool callsInADirectoryRunOneAtATime() const {
+    return log().find("lookups in one directory are answered one at a time") != std::string::npos;
+  }
   // Sends `signal`, then waits; returns the exit status (-1 if it had to be killed).
   int stop(int signal = SIGTERM);
   // SIGKILL, as a crash would: the mountpoint is left dead until the destructor.
