@@ -224,12 +224,14 @@ walk() { "$RUN" --runs 1 --warmup 0 -- find "$mnt" -type f -exec cat {} + >/dev/
 # ---- figure 3: concurrent cold lookups (also alone: --only parallel-lookups)
 # Are independent endpoints fetched in parallel when asked in parallel? Read the nine
 # endpoints' raw .json files at once, cold, with 20 ms per request. The instance/
-# directory is looked up first (that costs no request), so no reader's path walk waits
-# behind another reader's lookup in the root directory. Then the same within one
+# directory is looked up first (that brings the token and the instance endpoint, whose
+# existence the lookup must know), so no reader's path walk waits behind another reader's
+# lookup in the root directory, and the other 8 endpoints are cold. Then the same within one
 # directory: once instance/name has brought the token and the instance endpoint, the five
 # other endpoints' .json files in instance/ are looked up by five threads at once, each
 # lookup a GET. The kernel serializes lookups in one directory unless the filesystem has
-# FUSE_PARALLEL_DIROPS, which libfuse passes on from 3.17: 5 round trips without, 1 with.
+# FUSE_PARALLEL_DIROPS, which libfuse passes on from 3.17 and metadatafs itself from 3.14:
+# 5 round trips without, 1 with.
 endpoint_files=(instance.json instance/initialization.json instance/network_interfaces.json
   instance/network_attachments.json instance/volume_attachments.json
   instance/cluster_network_attachments.json virtual_network_interfaces.json keys.json
@@ -246,7 +248,7 @@ lookup_figures() {  # sets par_us and dir_us (medians, µs)
     counters_reset
     line=$("$PROBE" readers --threads 9 "${endpoint_files[@]/#/$mnt/}") || die "parallel endpoint readers"
     par+=("$(kv "$line" wall_us)")
-    check "requests of 9 concurrent endpoint reads" 10 "$(requests_total)"
+    check "requests of 9 concurrent endpoint reads (8 cold)" 8 "$(requests_total)"
     set_latency 0
     fs_umount
 
@@ -266,7 +268,7 @@ lookup_figures() {  # sets par_us and dir_us (medians, µs)
 lookup_rows() {
   local libfuse
   libfuse=$("$FS" --version | sed -n 's/.*(libfuse \([^,)]*\).*/\1/p' | head -1)
-  row 3 "the 9 endpoints' .json read by 9 threads at once, cold, latency 20 ms" "$(fmt_us "$par_us")" "all parallel: 2 round trips (token, GETs); all serial: 10" "$(awk -v v="$par_us" 'BEGIN{printf "%.1f", v/20000}') round trips" "concurrent misses fetched in parallel: $(awk -v v="$par_us" 'BEGIN{r = v / 20000; print (r < 3) ? "yes" : (r < 9) ? "partly" : "no"}')"
+  row 3 "the 9 endpoints' .json read by 9 threads at once, cold, latency 20 ms" "$(fmt_us "$par_us")" "all parallel: 1 round trip (8 cold GETs); all serial: 8" "$(awk -v v="$par_us" 'BEGIN{printf "%.1f", v/20000}') round trips" "concurrent misses fetched in parallel: $(awk -v v="$par_us" 'BEGIN{r = v / 20000; print (r < 2) ? "yes" : (r < 7) ? "partly" : "no"}')"
   row 3 "5 cold lookups in one directory (instance/*.json) by 5 threads at once, latency 20 ms, libfuse ${libfuse:-?}" "$(fmt_us "$dir_us")" "overlapping: 1 round trip; one at a time: 5" "$(awk -v v="$dir_us" 'BEGIN{printf "%.1f", v/20000}') round trips" "lookups in one directory overlap: $(awk -v v="$dir_us" 'BEGIN{r = v / 20000; print (r < 2) ? "yes" : (r < 4) ? "partly" : "no"}')"
 }
 

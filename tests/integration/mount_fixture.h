@@ -63,6 +63,11 @@ class Mount {
   [[nodiscard]] bool callsInADirectoryRunOneAtATime() const {
     return log().find("lookups in one directory are answered one at a time") != std::string::npos;
   }
+  // The same start-up line: without session I/O hooks a stop cannot wait for the calls in
+  // progress.
+  [[nodiscard]] bool stopDoesNotWaitForCallsInProgress() const {
+    return log().find("a stop does not wait for calls in progress") != std::string::npos;
+  }
   // Sends `signal`, then waits; returns the exit status (-1 if it had to be killed).
   int stop(int signal = SIGTERM);
   // SIGKILL, as a crash would: the mountpoint is left dead until the destructor.

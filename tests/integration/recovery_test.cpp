@@ -191,7 +191,12 @@ TEST_F(Recovery, KillNineReleasesEveryReaderWithinOneSecond) {
   }
   readers.list(m.at("keys"));
   readers.list(m.path());
-  waitForRequests({"/metadata/v1/instance", "/metadata/v1/keys"});
+  if (m.callsInADirectoryRunOneAtATime()) {
+    // The kernel looks up keys only after instance, which hangs: one request is enough.
+    waitForRequests({"/metadata/v1/instance"});
+  } else {
+    waitForRequests({"/metadata/v1/instance", "/metadata/v1/keys"});
+  }
   ASSERT_FALSE(readers.running().empty());
 
   const auto killed = Clock::now();
@@ -288,6 +293,10 @@ TEST_F(Recovery, SigtermAnswersRequestsInFlightAndExitsSoonAfter) {
   Readers readers;
   Mount m(emulator_, {"timeout=2"});
   ASSERT_TRUE(m.mounted());
+  if (m.stopDoesNotWaitForCallsInProgress()) {
+    GTEST_SKIP() << "this libfuse has no session I/O hooks (the daemon's log says so): a "
+                    "stop cannot tell which calls are still unanswered";
+  }
   startReadsInFlight(readers, m);
   waitForRequests({"/metadata/v1/instance", "/metadata/v1/keys"});
 
