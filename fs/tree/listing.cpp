@@ -58,7 +58,13 @@ class ListingBuilder {
   static std::shared_ptr<Snapshot> listing(const EndpointSpec& spec, std::string body,
                                            ListingStyle style, std::int64_t now_ns) {
     auto snap = std::shared_ptr<Snapshot>(new Snapshot());
-    ListingBuilder(spec, now_ns, *snap).fill(parseLines(body, style));
+    auto listed = parseLines(body, style);
+    listed.erase(std::remove_if(listed.begin(), listed.end(),
+                                [&](const Listed& e) {
+                                  return spec.isOmitted(joinMember(spec.mount_path, e.url_name));
+                                }),
+                 listed.end());
+    ListingBuilder(spec, now_ns, *snap).fill(listed);
     snap->raw_ = std::move(body);
     snap->raw_mtime_ns_ = now_ns;
     return snap;
@@ -100,6 +106,8 @@ class ListingBuilder {
               [&](std::size_t a, std::size_t b) { return names.name(a) < names.name(b); });
     Node root;
     root.mtime_ns = now_ns_;
+    // A listing below a secret path (iam/security-credentials/) is itself 0500.
+    root.secret = !spec_.mount_path.empty() && spec_.isSecret(spec_.mount_path);
     out_.nodes_.push_back(root);
     std::vector<Node> kids;
     for (std::size_t i : order)
@@ -190,6 +198,26 @@ Result<std::shared_ptr<Snapshot>> buildValue(const EndpointSpec& spec, std::stri
                      "unexpected answer: a value of " + std::to_string(body.size()) + " bytes");
   }
   return ListingBuilder::value(spec, std::move(body), options, now_ns);
+}
+
+EndpointSpec childSpec(const EndpointSpec& root, const EndpointSpec& parent, std::string mount_path,
+                       std::string_view url_name, bool directory) {
+  EndpointSpec spec;
+  spec.secrets = root.secrets;
+  spec.blobs = root.blobs;
+  spec.tokens = root.tokens;
+  spec.omitted = root.omitted;
+  spec.queries = root.queries;
+  spec.aws_listing = root.aws_listing;
+  spec.format = directory ? Format::listing : Format::value;
+  spec.no_stale = !directory && root.isToken(mount_path);
+  std::string base = parent.api_path.substr(0, parent.api_path.find('?'));
+  if (base.empty() || base.back() != '/') base += '/';
+  spec.api_path = base + urlSegment(url_name) + (directory ? "/" : "");
+  std::string query = root.queryOf(mount_path);
+  if (!query.empty()) spec.api_path += "?" + query;
+  spec.mount_path = std::move(mount_path);
+  return spec;
 }
 
 std::string urlSegment(std::string_view name) {
