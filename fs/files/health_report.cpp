@@ -45,8 +45,10 @@ Report observe(const Sources& sources) {
     }
   }
   r.latency = sources.cache.latency();
-  r.tokens.push_back(
-      {"identity_token", sources.identity.health(), sources.identity.requestCount()});
+  if (sources.identity != nullptr) {
+    r.tokens.push_back(
+        {sources.identity_name, sources.identity->health(), sources.identity->requestCount()});
+  }
   if (sources.iam != nullptr) {
     r.tokens.push_back({"iam_token", sources.iam->health(), sources.iam->requestCount()});
   }

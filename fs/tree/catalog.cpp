@@ -136,6 +136,7 @@ std::vector<EndpointSpec> cloudEndpoints(Cloud cloud, const CloudTreeOptions& op
     case Cloud::aws:
       root.api_path = "/latest/";
       root.aws_listing = true;
+      root.directories = {"meta-data", "dynamic"};
       root.secrets = {"meta-data/iam/security-credentials", "meta-data/identity-credentials",
                       "user-data"};
       root.blobs = {"user-data"};

@@ -46,6 +46,9 @@ struct EndpointSpec {
   // without an audience), and queries added to a resource's URL ("audience=...").
   std::vector<std::string> tokens;
   std::vector<std::string> omitted;
+  // Names a listing gives without the "/" of a directory that are directories all the same
+  // (AWS's /latest/ lists "meta-data" and "dynamic" bare).
+  std::vector<std::string> directories;
   std::vector<std::pair<std::string, std::string>> queries;
   bool no_stale = false;  // a token: never served past its TTL
 

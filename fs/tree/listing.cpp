@@ -125,11 +125,15 @@ class ListingBuilder {
     Node n;
     std::tie(n.name_offset, n.name_size) = append(name);
     std::tie(n.first, n.count) = append(e.url_name);
-    n.kind = e.directory ? Node::Kind::directory : Node::Kind::file;
+    const std::string path = joinMember(spec_.mount_path, name);
+    const bool directory =
+        e.directory || std::find(spec_.directories.begin(), spec_.directories.end(), path) !=
+                           spec_.directories.end();
+    n.kind = directory ? Node::Kind::directory : Node::Kind::file;
     n.remote = true;
     n.mtime_ns = now_ns_;
     // A text cloud's secrets are named by their paths in the tree (catalog.h).
-    n.secret = spec_.isSecret(joinMember(spec_.mount_path, name));
+    n.secret = spec_.isSecret(path);
     return n;
   }
 
@@ -209,6 +213,7 @@ EndpointSpec childSpec(const EndpointSpec& root, const EndpointSpec& parent, std
   spec.omitted = root.omitted;
   spec.queries = root.queries;
   spec.aws_listing = root.aws_listing;
+  spec.directories = root.directories;
   spec.format = directory ? Format::listing : Format::value;
   spec.no_stale = !directory && root.isToken(mount_path);
   std::string base = parent.api_path.substr(0, parent.api_path.find('?'));
