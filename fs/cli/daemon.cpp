@@ -104,6 +104,7 @@ service::AzureConfig azureConfig(const Config& c) {
   service::AzureConfig azure;
   azure.endpoint = c.endpoint;
   azure.api_version = c.azure_api_version;
+  azure.retry.retry_gone = true;  // 410: IMDS is updating, back within 70 s
   return azure;
 }
 
