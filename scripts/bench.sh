@@ -165,7 +165,7 @@ expected_walk_requests() {
 }
 
 fs_mount() {  # extra -o options
-  "$FS" "$mnt" -f -o "endpoint=$emu_url,$1" 2>>"$work/fs.log" &
+  "$FS" "$mnt" -f -o "endpoint=$emu_url,cloud=ibm,$1" 2>>"$work/fs.log" &
   fs_pid=$!
   local i
   for ((i = 0; i < 500; i++)); do

@@ -145,22 +145,24 @@ mount::FilesystemOptions filesystemOptions(const Config& c) {
   return o;
 }
 
+// IBM's line keeps its form ("serving M from URL (API version …"); the cloud and why close it.
 std::string startupLine(const Config& c, const service::Detected& d) {
-  std::string line = "serving " + c.mountpoint + " from " + c.endpoint + " (cloud " +
-                     std::string(service::cloudName(d.cloud)) + ": " + d.reason;
-  if (d.cloud == service::Cloud::ibm) line += ", API version " + c.api_version;
-  if (d.cloud == service::Cloud::azure) line += ", api-version " + c.azure_api_version;
-  line += ", ttl " + std::to_string(c.ttl.count()) + " s";
+  const bool ibm = d.cloud == service::Cloud::ibm;
+  std::string line = "serving " + c.mountpoint + " from " + c.endpoint + " (";
+  if (ibm) line += "API version " + c.api_version + ", ";
+  if (d.cloud == service::Cloud::azure) line += "api-version " + c.azure_api_version + ", ";
+  line += "ttl " + std::to_string(c.ttl.count()) + " s";
   for (const auto& [path, ttl] : c.ttl_overrides) {
     line += ", " + path + " " + std::to_string(ttl.count()) + " s";
   }
-  if (d.cloud == service::Cloud::ibm) line += ", token_ttl " + std::to_string(c.token_ttl) + " s";
+  if (ibm) line += ", token_ttl " + std::to_string(c.token_ttl) + " s";
   if (d.cloud == service::Cloud::aws) {
     line += ", aws_token_ttl " + std::to_string(c.aws_token_ttl) + " s";
     if (c.aws_imdsv1) line += ", IMDSv1 allowed";
   }
   line += ", max_stale " + std::to_string(c.max_stale.count()) + " s, timeout " +
-          std::to_string(c.timeout.count()) + " s)";
+          std::to_string(c.timeout.count()) + " s); cloud " +
+          std::string(service::cloudName(d.cloud)) + ": " + d.reason;
   return line;
 }
 

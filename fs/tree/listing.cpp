@@ -77,6 +77,7 @@ class ListingBuilder {
     root.kind = Node::Kind::file;
     root.mtime_ns = now_ns;
     root.secret = spec.isSecret(spec.mount_path);
+    snap->text_.reserve(body.size() + 1);  // one allocation, not a doubling for the newline
     snap->text_ = body;
     if (options.newline && !spec.isBlob(spec.mount_path)) snap->text_ += '\n';
     root.count = static_cast<std::uint32_t>(snap->text_.size());
