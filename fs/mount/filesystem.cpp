@@ -926,10 +926,22 @@ std::vector<Invalidation> Filesystem::fetched(int endpoint, const tree::ChangeLi
 std::vector<Invalidation> Filesystem::derivedInvalidations(int endpoint) {
   std::vector<Invalidation> out;
   std::vector<std::string> dirs;
+  // A text cloud's resource found by path is none of the catalog's: a file derives from it
+  // when one of its sources lies in it (well-known/zone and the value
+  // meta-data/placement/availability-zone).
+  const std::string& mount = mountPathOf(endpoint);
+  const bool found = root_endpoint_ >= 0 && endpoint != root_endpoint_;
+  auto within = [&](const std::string& source) {
+    return source == mount || (source.size() > mount.size() && source.rfind(mount, 0) == 0 &&
+                               source[mount.size()] == '/');
+  };
   for (std::size_t i = 0; i < dynamic_.size(); ++i) {
     DynamicSlot& slot = *slots_[i];
-    if (std::find(slot.endpoints.begin(), slot.endpoints.end(), endpoint) == slot.endpoints.end())
-      continue;
+    const auto& sources = dynamic_[i].sources;
+    const bool derives =
+        std::find(slot.endpoints.begin(), slot.endpoints.end(), endpoint) != slot.endpoints.end() ||
+        (found && std::any_of(sources.begin(), sources.end(), within));
+    if (!derives) continue;
     {
       MutexLock lock(slot.mu);
       ++slot.generation;

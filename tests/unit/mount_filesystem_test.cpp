@@ -792,6 +792,36 @@ TEST_F(TextCloudTest, SecretsByTheirTreePaths) {
   EXPECT_EQ(ami->attr.mode & 07777, 0444U);
 }
 
+TEST_F(TextCloudTest, AFileDerivedFromAValueIsProducedAgainWhenTheValueChanges) {
+  DynamicFile region;
+  region.path = "well-known/region";
+  region.sources = {"meta-data/placement/region"};
+  region.produce = [this](Deadline d) -> Result<DynamicContent> {
+    auto bytes = fs_->readFile("meta-data/placement/region", d);
+    if (!bytes) return bytes.error();
+    DynamicContent c;
+    c.bytes = *bytes;
+    c.valid_for = Millis(3600000);
+    return c;
+  };
+  fs_->addDynamicFile(std::move(region));
+  std::vector<Invalidation> sent;
+  cache_->setChangeCallback(
+      [&](int endpoint, const tree::ChangeList& changes, cache::Presence presence) {
+        auto more = fs_->fetched(endpoint, changes, presence);
+        sent.insert(sent.end(), more.begin(), more.end());
+      });
+  EXPECT_EQ(read("well-known/region"), "eu-west-1\n");
+  const std::uint64_t ino = at("well-known/region")->attr.ino;
+  answers_["/latest/meta-data/placement/region"] = "eu-west-2";
+  clock_.advance(11s);
+  EXPECT_EQ(read("meta-data/placement/region"), "eu-west-2\n");
+  EXPECT_TRUE(std::any_of(sent.begin(), sent.end(), [&](const Invalidation& i) {
+    return i.kind == Invalidation::Kind::inode && i.ino == ino;
+  })) << "the kernel drops the derived file's pages";
+  EXPECT_EQ(read("well-known/region"), "eu-west-2\n") << "produced again, not kept for an hour";
+}
+
 TEST_F(TextCloudTest, AnsweredAtOnceOnlyFromFreshListingsAnd404IsAbsence) {
   EXPECT_FALSE(fs_->answersAtOnce(InodeTable::kRoot, "meta-data")) << "nothing held yet";
   EXPECT_EQ(read("meta-data/ami-id"), "ami-1\n");
