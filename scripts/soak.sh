@@ -206,7 +206,7 @@ stamp() { local line; while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTI
 event() { printf '%s %s\n' "$EPOCHREALTIME" "$*" >>"$work/events.log"; }
 
 fs_mount() {
-  "${wrap[@]}" "$FS" "$mnt" -f -o "endpoint=$emu_url,ttl=1,timeout=$timeout_s,max_stale=$max_stale$fs_options" \
+  "${wrap[@]}" "$FS" "$mnt" -f -o "endpoint=$emu_url,cloud=ibm,ttl=1,timeout=$timeout_s,max_stale=$max_stale$fs_options" \
     2> >(stamp >>"$work/fs.log") &
   fs_pid=$!
   fs_job=$fs_pid

@@ -8,11 +8,15 @@
 
 #include "common/mutex.h"
 #include "common/single_flight.h"
+#include "tree/listing.h"
 
 namespace mdfs::cache {
 namespace {
 
 constexpr std::size_t kTrimAfterBytes = std::size_t{256} << 10;
+// A token's TTL at most: GCE hands out an access token until it has five minutes left
+// (docs/clouds/gcp.md), so one kept this long is still valid when read.
+constexpr Seconds kTokenTtl{60};
 
 std::string secondsText(std::chrono::nanoseconds d) {
   return std::to_string(std::chrono::duration_cast<Seconds>(d).count()) + " s";
@@ -45,6 +49,13 @@ struct ResourceCache::Entry {
   bool accessed = false;    // read since the last successful fetch
   bool refreshing = false;  // claimed by the refresher
   int watchers = 0;         // watch() minus unwatch() calls: watched while positive
+
+  // Resources found by path (ResourceCache::resource) only.
+  std::unique_ptr<tree::EndpointSpec> own_spec;
+  int pins = 0;                // Leases alive
+  std::uint64_t last_use = 0;  // ResourceCache::use_clock_ at the last use
+  std::size_t bytes = 0;       // the snapshot's memory, counted in resource_bytes_
+  [[nodiscard]] bool found() const { return own_spec != nullptr; }
 
   std::uint64_t fetches = 0;
   std::uint64_t retries = 0;
@@ -87,9 +98,11 @@ ResourceCache::ResourceCache(const tree::Catalog& catalog, CachePolicy policy,
     for (int child : catalog_.childrenOf(all[i].mount_path)) {
       e->hidden.emplace_back(all[static_cast<std::size_t>(child)].name());
     }
+    e->ttl = ttlFor(all[i]);
     entries_.push_back(std::move(e));
-    entries_.back()->ttl = ttlOf(static_cast<int>(i));
   }
+  fixed_ = entries_.size();
+  entries_.resize(fixed_ + policy_.max_resources);
 }
 
 ResourceCache::~ResourceCache() {
@@ -113,9 +126,23 @@ void ResourceCache::setChangeCallback(ChangeCallback callback) {
   on_change_ = std::move(callback);
 }
 
+ResourceCache::Entry& ResourceCache::entry(int endpoint) const {
+  return *entries_.at(static_cast<std::size_t>(endpoint));
+}
+
+const tree::EndpointSpec& ResourceCache::specOf(int endpoint) const {
+  return *entry(endpoint).spec;
+}
+
 Seconds ResourceCache::ttlOf(int endpoint) const {
-  const auto& spec = catalog_.endpoints().at(static_cast<std::size_t>(endpoint));
+  return entry(endpoint).ttl;
+}
+
+Seconds ResourceCache::ttlFor(const tree::EndpointSpec& spec) const {
   auto it = policy_.overrides.find(spec.mount_path);
+  if (spec.no_stale) {
+    return std::min(it != policy_.overrides.end() ? it->second : policy_.ttl, kTokenTtl);
+  }
   if (it != policy_.overrides.end()) return it->second;
   return spec.ttl_class == tree::TtlClass::stable ? policy_.ttl * 10 : policy_.ttl;
 }
@@ -124,7 +151,7 @@ Seconds ResourceCache::ttlOf(int endpoint) const {
 std::optional<View> ResourceCache::servable(const Entry& e, SteadyTime now) const {
   if (!e.hasData()) return std::nullopt;
   if (now < e.expires) return View{e.snapshot, e.expires, false, e.presence_ns};
-  if (policy_.max_stale.count() > 0 && now < e.expires + policy_.max_stale) {
+  if (policy_.max_stale.count() > 0 && !e.spec->no_stale && now < e.expires + policy_.max_stale) {
     return View{e.snapshot, e.expires, true, e.presence_ns};
   }
   return std::nullopt;
@@ -146,9 +173,10 @@ std::optional<Result<View>> ResourceCache::fromCache(Entry& e, bool reader) {
 }
 
 Result<View> ResourceCache::get(int endpoint, Deadline deadline) {
-  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  Entry& e = entry(endpoint);
   {
     MutexLock lock(mu_);
+    e.last_use = ++use_clock_;
     if (auto cached = fromCache(e, true)) {
       if (kicked_) wake_.notify_one();
       return std::move(*cached);
@@ -158,7 +186,7 @@ Result<View> ResourceCache::get(int endpoint, Deadline deadline) {
 }
 
 Result<View> ResourceCache::load(int endpoint, Deadline deadline) {
-  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  Entry& e = entry(endpoint);
   auto shared = e.flight.run(deadline, [&] { return fetchAndPublish(endpoint, deadline); });
   if (shared) return std::move(*shared);
   // Someone else's fetch outlived this reader's deadline.
@@ -176,7 +204,7 @@ std::vector<int> ResourceCache::worthFetching(const std::vector<int>& endpoints)
   MutexLock lock(mu_);
   SteadyTime now = clock_.steady();
   for (int endpoint : endpoints) {
-    const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+    const Entry& e = entry(endpoint);
     if (e.fresh(now) || (e.error && now < e.retry_at)) continue;
     wanted.push_back(endpoint);
   }
@@ -189,8 +217,13 @@ void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadlin
   // On the workers, so that the caller waits for its own deadline and nothing longer.
   auto latch = std::make_shared<Latch>(wanted.size());
   for (int endpoint : wanted) {
-    bool queued = workers_.post([this, endpoint, deadline, latch] {
-      (void)load(endpoint, deadline);
+    Lease lease;
+    {
+      MutexLock lock(mu_);
+      lease = leaseOf(endpoint);  // the job may outlive the caller's own lease
+    }
+    bool queued = workers_.post([this, lease, deadline, latch] {
+      (void)load(lease.id, deadline);
       latch->countDown();
     });
     if (!queued) latch->countDown();
@@ -200,8 +233,12 @@ void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadlin
 
 void ResourceCache::refreshInBackground(const std::vector<int>& endpoints) {
   for (int endpoint : worthFetching(endpoints)) {
-    (void)workers_.post(
-        [this, endpoint] { (void)load(endpoint, deadlineIn(policy_.fetch_timeout)); });
+    Lease lease;
+    {
+      MutexLock lock(mu_);
+      lease = leaseOf(endpoint);  // the job may outlive the caller's own lease
+    }
+    (void)workers_.post([this, lease] { (void)load(lease.id, deadlineIn(policy_.fetch_timeout)); });
   }
 }
 
@@ -212,7 +249,7 @@ std::optional<View> ResourceCache::peek(int endpoint) const {
 
 Known ResourceCache::known(int endpoint) const {
   MutexLock lock(mu_);
-  const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  const Entry& e = entry(endpoint);
   if (auto view = servable(e, clock_.steady()))
     return view->absent() ? Known::absent : Known::present;
   return e.error ? Known::failed : Known::unknown;
@@ -223,7 +260,7 @@ std::vector<int> ResourceCache::expired(const std::vector<int>& endpoints) const
   SteadyTime now = clock_.steady();
   std::vector<int> out;
   for (int endpoint : endpoints) {
-    const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+    const Entry& e = entry(endpoint);
     if (e.hasData() && !e.fresh(now)) out.push_back(endpoint);
   }
   return out;
@@ -231,13 +268,13 @@ std::vector<int> ResourceCache::expired(const std::vector<int>& endpoints) const
 
 std::optional<Error> ResourceCache::failure(int endpoint) const {
   MutexLock lock(mu_);
-  const Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  const Entry& e = entry(endpoint);
   if (servable(e, clock_.steady())) return std::nullopt;
   return e.error;
 }
 
 Result<View> ResourceCache::fetchAndPublish(int endpoint, Deadline deadline) {
-  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  Entry& e = entry(endpoint);
   std::shared_ptr<const tree::Snapshot> previous;
   {
     MutexLock lock(mu_);
@@ -270,8 +307,22 @@ ResourceCache::Fetched ResourceCache::build(const Entry& e, Result<std::string> 
     return f;
   }
   // Bounded by the reader's deadline: a hostile answer never holds it longer.
-  auto built = tree::Snapshot::build(*e.spec, std::move(body).value(), render_, e.hidden,
-                                     nanosSinceEpoch(f.at_wall), deadline);
+  const std::int64_t now_ns = nanosSinceEpoch(f.at_wall);
+  Result<std::shared_ptr<tree::Snapshot>> built = makeError(ErrorKind::internal, "no format");
+  switch (e.spec->format) {
+    case tree::Format::json:
+      built = tree::Snapshot::build(*e.spec, std::move(body).value(), render_, e.hidden, now_ns,
+                                    deadline);
+      break;
+    case tree::Format::listing:
+      built = tree::buildListing(
+          *e.spec, std::move(body).value(),
+          e.spec->aws_listing ? tree::ListingStyle::aws : tree::ListingStyle::plain, now_ns);
+      break;
+    case tree::Format::value:
+      built = tree::buildValue(*e.spec, std::move(body).value(), render_, now_ns);
+      break;
+  }
   if (!built.ok()) {
     f.failure = built.error();
     f.failure->message = "unexpected answer from " + e.spec->api_path + ": " + f.failure->message;
@@ -296,7 +347,7 @@ void ResourceCache::recordFailure(Entry& e, const Error& failure, LogLines& line
   e.retry_at = now + (fallback ? policy_.stale_retry : policy_.error_hold);
   // One line per incident at the failure's level; repeats only in the debug log.
   const LogLevel level = e.failures_in_row == 1 ? failure.level : LogLevel::debug;
-  const std::string& path = e.spec->mount_path;
+  const std::string& path = e.spec->mount_path.empty() ? e.spec->api_path : e.spec->mount_path;
   if (fallback && e.snapshot) {
     lines.emplace_back(level, "serving the copy of " + path + " fetched " +
                                   secondsText(now - e.fetched) + " ago: " + failure.describe());
@@ -306,7 +357,7 @@ void ResourceCache::recordFailure(Entry& e, const Error& failure, LogLines& line
 }
 
 void ResourceCache::recordSuccess(Entry& e, const Fetched& f, LogLines& lines) {
-  const std::string& path = e.spec->mount_path;
+  const std::string& path = e.spec->mount_path.empty() ? e.spec->api_path : e.spec->mount_path;
   if (e.failures_in_row > 0) {
     lines.emplace_back(LogLevel::info, path + " fetched again after " +
                                            std::to_string(e.failures_in_row) + " failure" +
@@ -326,7 +377,7 @@ void ResourceCache::recordSuccess(Entry& e, const Fetched& f, LogLines& lines) {
 }
 
 Result<View> ResourceCache::publish(int endpoint, Fetched f) {
-  Entry& e = *entries_.at(static_cast<std::size_t>(endpoint));
+  Entry& e = entry(endpoint);
   LogLines lines;
   lines.emplace_back(LogLevel::debug,
                      "fetched " + e.spec->mount_path + ": " +
@@ -352,6 +403,12 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
       if (f.absent && e.snapshot) presence = Presence::vanished;
       if (!f.absent && e.absent) presence = Presence::appeared;
       recordSuccess(e, f, lines);
+      if (e.found()) {
+        resource_bytes_ -= e.bytes;
+        e.bytes = e.snapshot ? e.snapshot->memoryBytes() : 0;
+        resource_bytes_ += e.bytes;
+        fitBytes(endpoint);
+      }
     }
     auto view = servable(e, f.at);
     if (!view && !f.failure) view = View{e.snapshot, e.expires, false, e.presence_ns};  // TTL 0
@@ -372,11 +429,102 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
   return std::move(*result);
 }
 
+Result<std::optional<Lease>> ResourceCache::resource(const tree::EndpointSpec& spec, bool create) {
+  MutexLock lock(mu_);
+  if (auto it = by_api_.find(spec.api_path); it != by_api_.end()) {
+    Entry& e = entry(it->second);
+    if (e.spec->format == spec.format && e.spec->mount_path == spec.mount_path) {
+      e.last_use = ++use_clock_;
+      return std::optional<Lease>(leaseOf(it->second));
+    }
+    // The same URL now means another kind of thing (a value became a listing).
+    if (!evictable(e))
+      return makeError(ErrorKind::not_found, "in use as another kind: " + spec.api_path,
+                       LogLevel::debug);
+    evict(it->second);
+  }
+  if (!create) return std::optional<Lease>();
+  const int id = freeSlot();
+  if (id < 0) {
+    return makeError(ErrorKind::oversized, "more than " + std::to_string(policy_.max_resources) +
+                                               " resources in use at once");
+  }
+  auto e = std::make_unique<Entry>();
+  e->own_spec = std::make_unique<tree::EndpointSpec>(spec);
+  e->spec = e->own_spec.get();
+  e->ttl = ttlFor(spec);
+  e->last_use = ++use_clock_;
+  entries_[static_cast<std::size_t>(id)] = std::move(e);
+  by_api_[spec.api_path] = id;
+  return std::optional<Lease>(leaseOf(id));
+}
+
+Lease ResourceCache::leaseOf(int id) {
+  Entry& e = entry(id);
+  if (!e.found()) return Lease{id, nullptr};
+  ++e.pins;
+  return Lease{id, std::shared_ptr<void>(this, [id](ResourceCache* cache) { cache->unpin(id); })};
+}
+
+void ResourceCache::unpin(int id) {
+  MutexLock lock(mu_);
+  --entry(id).pins;
+}
+
+bool ResourceCache::evictable(const Entry& e) const {
+  return e.found() && e.pins <= 0 && e.watchers <= 0 && !e.refreshing;
+}
+
+int ResourceCache::freeSlot() {
+  int oldest = -1;
+  for (std::size_t i = fixed_; i < entries_.size(); ++i) {
+    const auto& e = entries_[i];
+    if (!e) return static_cast<int>(i);
+    if (evictable(*e) && (oldest < 0 || e->last_use < entry(oldest).last_use)) {
+      oldest = static_cast<int>(i);
+    }
+  }
+  if (oldest >= 0) evict(oldest);
+  return oldest;
+}
+
+// Nobody holds the entry (no Lease, no watcher, no refresh under way), so nothing refers to
+// it outside this lock.
+void ResourceCache::evict(int id) {
+  auto& slot = entries_[static_cast<std::size_t>(id)];
+  by_api_.erase(slot->spec->api_path);
+  resource_bytes_ -= slot->bytes;
+  slot.reset();
+}
+
+void ResourceCache::fitBytes(int keep) {
+  while (resource_bytes_ > policy_.max_resource_bytes) {
+    int oldest = -1;
+    for (std::size_t i = fixed_; i < entries_.size(); ++i) {
+      const auto& e = entries_[i];
+      if (!e || static_cast<int>(i) == keep || !evictable(*e)) continue;
+      if (oldest < 0 || e->last_use < entry(oldest).last_use) oldest = static_cast<int>(i);
+    }
+    if (oldest < 0) return;
+    evict(oldest);
+  }
+}
+
+std::size_t ResourceCache::resourceCount() const {
+  MutexLock lock(mu_);
+  return by_api_.size();
+}
+
+std::size_t ResourceCache::resourceBytes() const {
+  MutexLock lock(mu_);
+  return resource_bytes_;
+}
+
 void ResourceCache::expireAll() {
   MutexLock lock(mu_);
   SteadyTime now = clock_.steady();
   for (auto& e : entries_) {
-    if (!e->hasData()) continue;
+    if (!e || !e->hasData()) continue;
     // A failure's hold stays: SIGHUP during an outage must not make every reader wait
     // out the service again.
     e->expires = std::min(e->expires, now);
@@ -388,7 +536,7 @@ void ResourceCache::retryFailedNow() {
   {
     MutexLock lock(mu_);
     for (auto& e : entries_) {
-      if (e->error) e->retry_at = {};
+      if (e && e->error) e->retry_at = {};
     }
     kicked_ = true;
   }
@@ -398,7 +546,8 @@ void ResourceCache::retryFailedNow() {
 void ResourceCache::watch(int endpoint) {
   {
     MutexLock lock(mu_);
-    if (++entries_.at(static_cast<std::size_t>(endpoint))->watchers != 1) return;
+    auto& e = entries_.at(static_cast<std::size_t>(endpoint));
+    if (!e || ++e->watchers != 1) return;
     kicked_ = true;  // the refresher's sleep was computed without this endpoint
   }
   wake_.notify_one();
@@ -406,12 +555,13 @@ void ResourceCache::watch(int endpoint) {
 
 void ResourceCache::unwatch(int endpoint) {
   MutexLock lock(mu_);
-  --entries_.at(static_cast<std::size_t>(endpoint))->watchers;
+  if (auto& e = entries_.at(static_cast<std::size_t>(endpoint))) --e->watchers;
 }
 
 int ResourceCache::watchers(int endpoint) const {
   MutexLock lock(mu_);
-  return entries_.at(static_cast<std::size_t>(endpoint))->watchers;
+  const auto& e = entries_.at(static_cast<std::size_t>(endpoint));
+  return e ? e->watchers : 0;
 }
 
 // When an entry's background refresh is due: ahead of expiry for data being read, when its
@@ -437,6 +587,7 @@ std::vector<int> ResourceCache::claimDueRefreshes() {
   SteadyTime now = clock_.steady();
   std::vector<int> due;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
+    if (!entries_[i]) continue;
     Entry& e = *entries_[i];
     auto at = refreshDue(e);
     if (!at || now < *at) continue;
@@ -483,6 +634,7 @@ void ResourceCache::refresherLoop() {
     Millis wait{1000};
     SteadyTime now = clock_.steady();
     for (const auto& e : entries_) {
+      if (!e) continue;
       if (auto at = refreshDue(*e)) {
         wait = std::min(wait, std::chrono::duration_cast<Millis>(*at - now));
       }
@@ -511,7 +663,9 @@ std::vector<EndpointStatus> ResourceCache::status() const {
   SteadyTime now = clock_.steady();
   std::vector<EndpointStatus> out;
   for (const auto& e : entries_) {
+    if (!e) continue;
     EndpointStatus s;
+    s.ttl = e->ttl;
     s.mount_path = e->spec->mount_path;
     s.state = stateOf(e->hasData(), e->absent, now < e->expires, e->error.has_value(),
                       servable(*e, now).has_value());

@@ -42,6 +42,18 @@ struct CachePolicy {
   Millis stale_retry{2000};     // while serving stale data, refetch at most this often
   Millis fetch_timeout{10000};  // deadline of a background refresh
   unsigned workers = 8;         // fetches of independent endpoints running at once
+  // Resources found by path (the text clouds' listings and values, resource()): at most this
+  // many are held, and their snapshots at most this many bytes; the least recently used of
+  // those nobody holds a Lease on are dropped to make room.
+  std::size_t max_resources = 4096;
+  std::size_t max_resource_bytes = std::size_t{64} << 20;
+};
+
+// A resource found by path, held for use: while the Lease lives its id names it and nothing
+// evicts it. Leases of catalog endpoints pin nothing (those are never evicted).
+struct Lease {
+  int id = -1;
+  std::shared_ptr<void> pin;
 };
 
 // Fetches one endpoint's body. Errors are final (the fetcher retried already); an endpoint
@@ -98,6 +110,7 @@ struct EndpointStatus {
   std::vector<std::pair<ErrorKind, std::uint64_t>> failures_by_kind;
   std::size_t raw_bytes = 0;     // size of <name>.json
   std::size_t memory_bytes = 0;  // what the snapshot holds in memory
+  Seconds ttl{0};
 };
 
 class ResourceCache {
@@ -107,6 +120,17 @@ class ResourceCache {
   ~ResourceCache();
   ResourceCache(const ResourceCache&) = delete;
   ResourceCache& operator=(const ResourceCache&) = delete;
+
+  // The resource `spec` describes (a text cloud's listing or value, found by walking the
+  // listings above it), known by its api_path: created on first use when `create`, else
+  // nullopt when not held. Creating one past max_resources evicts the least recently used
+  // resource without a Lease; when every one is leased, it fails (out of room).
+  Result<std::optional<Lease>> resource(const tree::EndpointSpec& spec, bool create) EXCLUDES(mu_);
+  // The spec of a catalog endpoint or of a leased resource.
+  [[nodiscard]] const tree::EndpointSpec& specOf(int endpoint) const;
+  // Resources found by path held now, and their snapshots' bytes.
+  [[nodiscard]] std::size_t resourceCount() const EXCLUDES(mu_);
+  [[nodiscard]] std::size_t resourceBytes() const EXCLUDES(mu_);
 
   // Call before the first fetch.
   void setChangeCallback(ChangeCallback callback) EXCLUDES(mu_);
@@ -177,6 +201,16 @@ class ResourceCache {
   std::optional<View> servable(const Entry& e, SteadyTime now) const REQUIRES(mu_);
   std::optional<SteadyTime> refreshDue(const Entry& e) const REQUIRES(mu_);
   void refresherLoop() EXCLUDES(mu_);
+  [[nodiscard]] Entry& entry(int endpoint) const;
+  [[nodiscard]] Seconds ttlFor(const tree::EndpointSpec& spec) const;
+  [[nodiscard]] Lease leaseOf(int id) REQUIRES(mu_);
+  void unpin(int id) EXCLUDES(mu_);
+  // A slot for a new resource: a free one, or the least recently used unleased one emptied.
+  [[nodiscard]] int freeSlot() REQUIRES(mu_);
+  void evict(int id) REQUIRES(mu_);
+  // Drops unleased resources, least recently used first, until their bytes fit again.
+  void fitBytes(int keep) REQUIRES(mu_);
+  [[nodiscard]] bool evictable(const Entry& e) const REQUIRES(mu_);
 
   const tree::Catalog& catalog_;
   CachePolicy policy_;
@@ -188,7 +222,14 @@ class ResourceCache {
   mutable Mutex mu_;
   ChangeCallback on_change_ GUARDED_BY(mu_);
   LatencyHistogram latency_ GUARDED_BY(mu_);
-  std::vector<std::unique_ptr<Entry>> entries_;  // the vector is fixed; Entry state: mu_
+  // The vector's size is fixed: the catalog's endpoints, then max_resources slots for
+  // resources found by path (null until used; replaced under mu_ only while unleased, so a
+  // leaseholder reads its slot without the lock). Entry state: mu_.
+  std::vector<std::unique_ptr<Entry>> entries_;
+  std::size_t fixed_ = 0;                              // catalog endpoints: ids below this
+  std::map<std::string, int> by_api_ GUARDED_BY(mu_);  // resources found by path
+  std::uint64_t use_clock_ GUARDED_BY(mu_) = 0;        // orders uses for eviction
+  std::size_t resource_bytes_ GUARDED_BY(mu_) = 0;
 
   CondVar wake_;
   bool stopping_ GUARDED_BY(mu_) = false;

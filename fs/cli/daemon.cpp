@@ -13,8 +13,10 @@
 #include "cli/mountpoint.h"
 #include "cli/signal_thread.h"
 #include "cli/syscall_filter.h"
+#include "files/cloud_token_file.h"
 #include "mount/fuse_compat.h"
 #include "mount/invalidator.h"
+#include "tree/listing.h"
 
 namespace mdfs::cli {
 namespace {
@@ -56,10 +58,62 @@ tree::RenderOptions renderOptions(const Config& c) {
   return render;
 }
 
-cache::Fetcher fetcher(service::MetadataClient& client) {
+cache::Fetcher fetcher(service::CloudClient& client) {
   return [&client](const tree::EndpointSpec& spec, Deadline deadline, FetchStats& stats) {
     return client.get(spec.api_path, spec.list_key, deadline, &stats);
   };
+}
+
+// What the prober asks while the service does not answer: any HTTP answer means it is back.
+service::HttpRequest probeOf(const Config& c, const service::ApiConfig& api, service::Cloud cloud) {
+  service::HttpRequest probe;
+  std::string base = c.endpoint;
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  switch (cloud) {
+    case service::Cloud::ibm:
+      return service::serviceProbe(api);
+    case service::Cloud::aws:
+      probe.url = base + "/latest/";  // 401 without a token: an answer all the same
+      break;
+    case service::Cloud::gcp:
+      probe.url = base + "/computeMetadata/v1/";
+      probe.headers = {"Metadata-Flavor: Google"};
+      break;
+    case service::Cloud::azure:
+      probe.url = base + "/metadata/versions";
+      probe.headers = {"Metadata: true"};
+      break;
+  }
+  return probe;
+}
+
+service::AwsConfig awsConfig(const Config& c) {
+  service::AwsConfig aws;
+  aws.endpoint = c.endpoint;
+  aws.token_ttl_s = c.aws_token_ttl;
+  aws.imdsv1 = c.aws_imdsv1;
+  return aws;
+}
+
+service::GcpConfig gcpConfig(const Config& c) {
+  service::GcpConfig gcp;
+  gcp.endpoint = c.endpoint;
+  return gcp;
+}
+
+service::AzureConfig azureConfig(const Config& c) {
+  service::AzureConfig azure;
+  azure.endpoint = c.endpoint;
+  azure.api_version = c.azure_api_version;
+  azure.retry.retry_gone = true;  // 410: IMDS is updating, back within 70 s
+  return azure;
+}
+
+tree::CloudTreeOptions treeOptions(const Config& c) {
+  tree::CloudTreeOptions o;
+  o.gcp_audience = c.gcp_audience;
+  return o;
 }
 
 service::HealthPolicy healthPolicy(const Config& c) {
@@ -68,8 +122,10 @@ service::HealthPolicy healthPolicy(const Config& c) {
   return p;
 }
 
-files::Settings statusSettings(const Config& c) {
+files::Settings statusSettings(const Config& c, const service::Detected& d) {
   files::Settings s;
+  s.cloud = std::string(service::cloudName(d.cloud));
+  s.cloud_reason = d.reason;
   s.mountpoint = c.mountpoint;
   s.endpoint = c.endpoint;
   s.api_version = c.api_version;
@@ -92,15 +148,24 @@ mount::FilesystemOptions filesystemOptions(const Config& c) {
   return o;
 }
 
-std::string startupLine(const Config& c) {
-  std::string line = "serving " + c.mountpoint + " from " + c.endpoint + " (API version " +
-                     c.api_version + ", ttl " + std::to_string(c.ttl.count()) + " s";
+// IBM's line keeps its form ("serving M from URL (API version …"); the cloud and why close it.
+std::string startupLine(const Config& c, const service::Detected& d) {
+  const bool ibm = d.cloud == service::Cloud::ibm;
+  std::string line = "serving " + c.mountpoint + " from " + c.endpoint + " (";
+  if (ibm) line += "API version " + c.api_version + ", ";
+  if (d.cloud == service::Cloud::azure) line += "api-version " + c.azure_api_version + ", ";
+  line += "ttl " + std::to_string(c.ttl.count()) + " s";
   for (const auto& [path, ttl] : c.ttl_overrides) {
     line += ", " + path + " " + std::to_string(ttl.count()) + " s";
   }
-  line += ", token_ttl " + std::to_string(c.token_ttl) + " s, max_stale " +
-          std::to_string(c.max_stale.count()) + " s, timeout " + std::to_string(c.timeout.count()) +
-          " s)";
+  if (ibm) line += ", token_ttl " + std::to_string(c.token_ttl) + " s";
+  if (d.cloud == service::Cloud::aws) {
+    line += ", aws_token_ttl " + std::to_string(c.aws_token_ttl) + " s";
+    if (c.aws_imdsv1) line += ", IMDSv1 allowed";
+  }
+  line += ", max_stale " + std::to_string(c.max_stale.count()) + " s, timeout " +
+          std::to_string(c.timeout.count()) + " s); cloud " +
+          std::string(service::cloudName(d.cloud)) + ": " + d.reason;
   return line;
 }
 
@@ -178,14 +243,23 @@ struct Daemon::Threads {
 
 Daemon::Daemon(Config config)
     : config_(std::move(config)),
+      detected_(config_.resolveCloud()),
       log_(config_.debug ? LogLevel::debug : LogLevel::info, Logger::stderrSink()),
       api_(apiConfig(config_)),
       http_(transportOptions(config_), log_),
-      health_(http_, service::serviceProbe(api_), healthPolicy(config_), clock_, log_),
+      health_(http_, probeOf(config_, api_, detected_.cloud), healthPolicy(config_), clock_, log_),
       tokens_(api_, http_, clock_, log_, &health_),
       client_(api_, http_, tokens_, log_, &health_),
-      catalog_(config_.api_version),
-      cache_(catalog_, cachePolicy(config_), renderOptions(config_), fetcher(client_), clock_,
+      aws_(awsConfig(config_)),
+      gcp_(gcpConfig(config_)),
+      azure_(azureConfig(config_)),
+      aws_tokens_(
+          detected_.cloud == service::Cloud::aws
+              ? std::make_unique<service::AwsTokenSource>(aws_, http_, clock_, log_, &health_)
+              : nullptr),
+      cloud_client_(makeCloudClient()),
+      catalog_(config_.api_version, detected_.cloud, treeOptions(config_)),
+      cache_(catalog_, cachePolicy(config_), renderOptions(config_), fetcher(cloudClient()), clock_,
              log_),
       fs_(catalog_, cache_, inodes_, filesystemOptions(config_), clock_),
       iam_(config_.trusted_profile.empty()
@@ -194,11 +268,12 @@ Daemon::Daemon(Config config)
                      api_, service::parseTrustedProfile(config_.trusted_profile), http_, tokens_,
                      clock_, log_, &health_)),
       identity_(clock_, log_),
-      status_(statusSettings(config_), observed(), clock_),
+      status_(statusSettings(config_, detected_), observed(), clock_),
       metrics_(observed(), clock_),
-      well_known_(files::ibmWellKnown(), fs_, config_.newline),
+      well_known_(files::wellKnownFor(detected_.cloud), fs_, config_.newline),
       session_(fs_, log_) {
   addIdentityFiles();
+  addCloudFiles();
   fs_.addDynamicFile(status_.file());
   fs_.addDynamicFile(metrics_.file());
   for (auto& file : well_known_.files())
@@ -211,7 +286,7 @@ Daemon::~Daemon() {
 }
 
 void Daemon::addIdentityFiles() {
-  if (config_.identity) {
+  if (config_.identity && ibm()) {
     identity_.add("token", [this](Deadline d) { return tokens_.token(d); });
   }
   if (iam_) {
@@ -221,8 +296,44 @@ void Daemon::addIdentityFiles() {
     fs_.addDynamicFile(std::move(file));
 }
 
+std::unique_ptr<service::CloudClient> Daemon::makeCloudClient() {
+  switch (detected_.cloud) {
+    case service::Cloud::aws:
+      return std::make_unique<service::AwsClient>(aws_, http_, *aws_tokens_, log_, &health_);
+    case service::Cloud::gcp:
+      return std::make_unique<service::GcpClient>(gcp_, http_, log_, &health_);
+    case service::Cloud::azure:
+      return std::make_unique<service::AzureClient>(azure_, http_, log_, &health_);
+    case service::Cloud::ibm:
+      break;
+  }
+  return nullptr;
+}
+
+service::CloudClient& Daemon::cloudClient() {
+  if (cloud_client_) return *cloud_client_;
+  return client_;
+}
+
+// Azure's managed identity token, with azure_resource=.
+void Daemon::addCloudFiles() {
+  if (detected_.cloud != service::Cloud::azure || config_.azure_resource.empty()) return;
+  const std::string path =
+      "/metadata/identity/oauth2/token?resource=" + tree::urlSegment(config_.azure_resource);
+  fs_.addDynamicFile(files::cloudTokenFile(
+      "identity/oauth2/token",
+      [this, path](Deadline deadline) { return cloud_client_->get(path, "", deadline, nullptr); },
+      clock_, log_));
+}
+
 files::Sources Daemon::observed() const {
-  return files::Sources{cache_, tokens_, iam_.get(), &health_};
+  files::Sources s{cache_, nullptr, "identity_token", iam_.get(), &health_};
+  if (ibm()) s.identity = &tokens_;
+  if (aws_tokens_) {
+    s.identity = aws_tokens_.get();
+    s.identity_name = "imds_session_token";
+  }
+  return s;
 }
 
 Status Daemon::planConfinement() {
@@ -357,7 +468,7 @@ Status Daemon::unmountNow() {
 }
 
 Status Daemon::serve() {
-  log_.info(startupLine(config_));
+  log_.info(startupLine(config_, detected_));
   for (const auto& line : confined_)
     log_.info(line);
 #ifdef M_ARENA_MAX

@@ -33,6 +33,11 @@
 #include "mount/fuse_session.h"
 #include "mount/inode_table.h"
 #include "service/api.h"
+#include "service/aws.h"
+#include "service/azure.h"
+#include "service/cloud.h"
+#include "service/cloud_detect.h"
+#include "service/gcp.h"
 #include "service/health.h"
 #include "service/http_transport.h"
 #include "service/metadata_client.h"
@@ -66,9 +71,14 @@ class Daemon {
   Status dropPrivileges();
   // Ends the mount: by itself before confine(), through the keeper after.
   Status unmountNow();
+  void addCloudFiles();
+  [[nodiscard]] service::CloudClient& cloudClient();
+  [[nodiscard]] std::unique_ptr<service::CloudClient> makeCloudClient();
+  [[nodiscard]] bool ibm() const { return detected_.cloud == service::Cloud::ibm; }
   [[nodiscard]] files::Sources observed() const;
 
   Config config_;  // its mountpoint with symbolic links resolved, once mount() succeeded
+  service::Detected detected_;  // the cloud, and why; endpoint= defaults to its service
   SystemClock clock_;
   Logger log_;
   service::ApiConfig api_;
@@ -76,6 +86,12 @@ class Daemon {
   service::ServiceHealth health_;
   service::TokenSource tokens_;
   service::MetadataClient client_;
+  // Another cloud's service (with IBM, the two above serve).
+  service::AwsConfig aws_;
+  service::GcpConfig gcp_;
+  service::AzureConfig azure_;
+  std::unique_ptr<service::AwsTokenSource> aws_tokens_;
+  std::unique_ptr<service::CloudClient> cloud_client_;
   tree::Catalog catalog_;
   cache::ResourceCache cache_;
   mount::InodeTable inodes_;

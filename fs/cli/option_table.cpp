@@ -107,6 +107,34 @@ Status setEndpoint(Config& c, const RawOption& o, const OptionSpec& /*spec*/) {
   auto endpoint = service::parseEndpoint(o.value);
   if (!endpoint) return badValue(o, endpoint.error().message);
   c.endpoint = std::move(*endpoint);
+  c.endpoint_given = true;
+  return Ok{};
+}
+
+Status setCloud(Config& c, const RawOption& o, const OptionSpec& s) {
+  if (!o.has_value || (o.value != "auto" && !service::parseCloud(o.value))) return badValue(o, s);
+  c.cloud = o.value;
+  return Ok{};
+}
+
+// A value that must not be empty (a path, a URI, an audience).
+template <std::string Config::*Field>
+Status setText(Config& c, const RawOption& o, const OptionSpec& s) {
+  if (!o.has_value || o.value.empty()) return badValue(o, s);
+  c.*Field = o.value;
+  return Ok{};
+}
+
+bool isDate(std::string_view v) {
+  if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (v[i] < '0' || v[i] > '9') return false;
+  return true;
+}
+
+Status setAzureVersion(Config& c, const RawOption& o, const OptionSpec& s) {
+  if (!o.has_value || !isDate(o.value)) return badValue(o, s);
+  c.azure_api_version = o.value;
   return Ok{};
 }
 
@@ -246,10 +274,43 @@ constexpr OptionSpec kOptions[] = {
      .show = showFlag<&Config::debug_http>,
      .help = "debug logging and libcurl's wire trace (request and\n"
              "response headers, body sizes; never a token); implies debug"},
+    {.key = "cloud", .value_name = "C", .section = Section::service, .apply = setCloud,
+     .show = showText<&Config::cloud>, .accepts = "auto, ibm, aws, gcp or azure",
+     .help = "whose metadata service: auto (from the SMBIOS markers\n"
+             "under dmi_dir; IBM when none is known), ibm, aws, gcp or azure"},
+    {.key = "dmi_dir", .value_name = "PATH", .section = Section::service,
+     .apply = setText<&Config::dmi_dir>, .show = showText<&Config::dmi_dir>,
+     .accepts = "a directory of SMBIOS strings",
+     .help = "where cloud=auto reads the SMBIOS strings"},
     {.key = "endpoint", .value_name = "URL", .section = Section::service, .apply = setEndpoint,
      .show = showText<&Config::endpoint>,
-     .help = "metadata service base URL\n"
-             "(https://{host} for secure access)"},
+     .help = "metadata service base URL (the default is the cloud's:\n"
+             "IBM's shown; https://{host} for secure access)"},
+    {.key = "ipv6", .section = Section::service, .apply = setFlag<&Config::ipv6>,
+     .show = showFlag<&Config::ipv6>,
+     .help = "AWS: use the service's IPv6 address [fd00:ec2::254]"},
+    {.key = "aws_token_ttl", .value_name = "N", .section = Section::service,
+     .apply = setNumber<&Config::aws_token_ttl>, .show = showNumber<&Config::aws_token_ttl>,
+     .accepts = "whole seconds", .min = 1, .max = service::kAwsMaxTokenTtl,
+     .help = "AWS: IMDSv2 session token lifetime, seconds, {range}"},
+    {.key = "aws_imdsv1", .section = Section::service, .apply = setFlag<&Config::aws_imdsv1>,
+     .show = showFlag<&Config::aws_imdsv1>,
+     .help = "AWS: fall back to IMDSv1 (no session token) when no\n"
+             "token can be had"},
+    {.key = "azure_api_version", .value_name = "DATE", .section = Section::service,
+     .apply = setAzureVersion, .show = showText<&Config::azure_api_version>,
+     .accepts = "a date YYYY-MM-DD",
+     .help = "Azure: api-version of the instance document"},
+    {.key = "azure_resource", .value_name = "URI", .section = Section::tree,
+     .apply = setText<&Config::azure_resource>, .default_text = "off",
+     .accepts = "a resource URI",
+     .help = "Azure: add identity/oauth2/token, a managed identity\n"
+             "token for resource URI"},
+    {.key = "gcp_audience", .value_name = "URL", .section = Section::tree,
+     .apply = setText<&Config::gcp_audience>, .default_text = "off",
+     .accepts = "an audience URL",
+     .help = "GCE: list instance/service-accounts/*/identity, identity\n"
+             "tokens for this audience"},
     {.key = "api_version", .value_name = "DATE", .section = Section::service,
      .apply = setVersion, .show = showText<&Config::api_version>,
      .help = "API version date YYYY-MM-DD, {min_version} or later\n"

@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "cli/option_table.h"
-#include "service/http_transport.h"
 #include "mount/fuse_compat.h"
+#include "service/http_transport.h"
 
 namespace mdfs::cli {
 namespace {
@@ -128,6 +128,18 @@ std::string todayUtc() {
 }
 
 }  // namespace
+
+service::Detected Config::resolveCloud() {
+  service::Detected d;
+  if (cloud == "auto") {
+    d = service::detectCloud(dmi_dir);
+  } else {
+    d.cloud = service::parseCloud(cloud).value_or(service::Cloud::ibm);
+    d.reason = "cloud=" + cloud;
+  }
+  if (!endpoint_given) endpoint = service::defaultEndpoint(d.cloud, ipv6);
+  return d;
+}
 
 std::vector<std::string> Config::effectiveResolve() const {
   return resolve.empty() ? service::defaultResolve(endpoint) : resolve;

@@ -12,6 +12,9 @@
 #include "common/clock.h"
 #include "common/error.h"
 #include "service/api.h"
+#include "service/aws.h"
+#include "service/azure.h"
+#include "service/cloud_detect.h"
 
 namespace mdfs::cli {
 
@@ -26,7 +29,18 @@ struct Config {
   bool show_help = false;
   bool show_version = false;
 
-  std::string endpoint{service::kDefaultEndpoint};
+  // Which cloud's service: "auto" (SMBIOS markers under dmi_dir), ibm, aws, gcp or azure.
+  std::string cloud = "auto";
+  std::string dmi_dir = service::kDmiDir;
+  bool ipv6 = false;  // AWS: the IPv6 address of the service
+  int aws_token_ttl = service::kAwsMaxTokenTtl;
+  bool aws_imdsv1 = false;
+  std::string azure_api_version{service::kAzureDefaultApiVersion};
+  std::string azure_resource;  // adds identity/oauth2/token
+  std::string gcp_audience;    // lists instance/service-accounts/*/identity
+
+  std::string endpoint{service::kDefaultEndpoint};  // IBM's; each cloud has its own
+  bool endpoint_given = false;
   std::string api_version{service::kDefaultVersion};
   Seconds ttl{60};
   std::map<std::string, Seconds> ttl_overrides;  // mount path -> ttl
@@ -51,6 +65,10 @@ struct Config {
 
   // Accepted, but worth saying before mounting (an api_version later than today).
   std::vector<std::string> warnings;
+
+  // The cloud in use and why (cloud=auto: the SMBIOS marker found), and endpoint= set to
+  // its default unless given. Call once the options are read.
+  [[nodiscard]] service::Detected resolveCloud();
 
   // The CURLOPT_RESOLVE entries to use: the configured ones, or else
   // service::defaultResolve (IBM's host pinned to its link-local address).

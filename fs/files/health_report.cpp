@@ -37,7 +37,7 @@ Report observe(const Sources& sources) {
   Report r;
   r.endpoints = sources.cache.status();
   for (std::size_t i = 0; i < r.endpoints.size(); ++i) {
-    r.ttls.push_back(sources.cache.ttlOf(static_cast<int>(i)));
+    r.ttls.push_back(r.endpoints[i].ttl);
     const auto& e = r.endpoints[i];
     if (e.failing) r.healthy = false;
     if (e.last_fetch && (!r.last_success || *e.last_fetch > *r.last_success)) {
@@ -45,8 +45,10 @@ Report observe(const Sources& sources) {
     }
   }
   r.latency = sources.cache.latency();
-  r.tokens.push_back(
-      {"identity_token", sources.identity.health(), sources.identity.requestCount()});
+  if (sources.identity != nullptr) {
+    r.tokens.push_back(
+        {sources.identity_name, sources.identity->health(), sources.identity->requestCount()});
+  }
   if (sources.iam != nullptr) {
     r.tokens.push_back({"iam_token", sources.iam->health(), sources.iam->requestCount()});
   }

@@ -26,6 +26,7 @@ struct Settings {
   Seconds timeout{10};
   Seconds max_stale{3600};
   int token_ttl = 300;
+  std::string cloud_reason;  // why this cloud (cloud=auto: the SMBIOS marker)
   bool identity = false;
   std::string trusted_profile;
 };
@@ -33,7 +34,9 @@ struct Settings {
 // What is observed. The IAM token source and the service's health are optional.
 struct Sources {
   const cache::ResourceCache& cache;
-  const service::TokenSource& identity;
+  // The service's session tokens (IBM's identity token, AWS's IMDSv2 token); null: none.
+  const service::SessionTokens* identity = nullptr;
+  std::string identity_name = "identity_token";
   const service::IamTokenSource* iam = nullptr;
   const service::ServiceHealth* service = nullptr;
 };

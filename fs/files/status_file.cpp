@@ -142,6 +142,8 @@ std::string StatusFile::render() const {
   w.Int64(static_cast<std::int64_t>(getpid()));
   w.Key("cloud");
   w.String(settings_.cloud);
+  w.Key("cloud_reason");
+  w.String(settings_.cloud_reason);
   w.Key("mountpoint");
   w.String(settings_.mountpoint);
   writeTime(w, "started_at", started_wall_);

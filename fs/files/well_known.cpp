@@ -112,6 +112,21 @@ std::string applyTransform(Transform transform, std::string value) {
       auto slash = value.rfind('/');
       return slash == std::string::npos ? value : value.substr(slash + 1);
     }
+    case Transform::gce_ssh_keys: {
+      std::string out;
+      std::size_t start = 0;
+      while (start < value.size()) {
+        std::size_t end = value.find('\n', start);
+        if (end == std::string::npos) end = value.size();
+        std::string_view line(value.data() + start, end - start);
+        start = end + 1;
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos || colon + 1 >= line.size()) continue;
+        out += (out.empty() ? "" : "\n");
+        out += line.substr(colon + 1);
+      }
+      return out;
+    }
     case Transform::drop_last_dash_part: {
       // A zone is its region and one more "-part"; a name without one has no region in it.
       auto dash = value.rfind('-');
@@ -143,7 +158,22 @@ std::vector<std::string> sourcePaths(const FactRule& rule) {
     }
     if (!prefix.empty()) add(prefix);
   }
+  if (!rule.blocked_by.empty()) add(rule.blocked_by);
   return out;
+}
+
+WellKnownTable wellKnownFor(Cloud cloud) {
+  switch (cloud) {
+    case Cloud::aws:
+      return awsWellKnown();
+    case Cloud::gcp:
+      return gcpWellKnown();
+    case Cloud::azure:
+      return azureWellKnown();
+    case Cloud::ibm:
+      break;
+  }
+  return ibmWellKnown();
 }
 
 WellKnown::WellKnown(WellKnownTable table, mount::TreeReader& tree, bool newline)
@@ -195,7 +225,16 @@ Result<std::vector<std::string>> WellKnown::expand(std::string_view pattern,
 Result<std::optional<std::string>> WellKnown::value(const FactRule& rule, Deadline deadline) const {
   if (!rule.constant.empty()) return std::optional<std::string>(rule.constant);
   std::vector<std::string> found;
-  for (const auto& pattern : rule.paths) {
+  std::size_t used = rule.paths.size();
+  if (!rule.blocked_by.empty()) {
+    auto block = valueAt(rule.blocked_by, false, deadline);
+    if (!block) return block.error();
+    std::string b = block->value_or("");
+    std::transform(b.begin(), b.end(), b.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (b == "true") used = std::min(used, rule.blocked_from);
+  }
+  for (std::size_t i = 0; i < used; ++i) {
+    const auto& pattern = rule.paths[i];
     auto paths = expand(pattern, deadline);
     if (!paths) return paths.error();
     for (const auto& path : paths.value()) {
@@ -207,7 +246,9 @@ Result<std::optional<std::string>> WellKnown::value(const FactRule& rule, Deadli
         if (out.empty()) return std::optional<std::string>();
         return std::optional<std::string>(std::move(out));
       }
-      if (!hasLineBreak(**v)) found.push_back(applyTransforms(rule.transforms, std::move(**v)));
+      if (rule.multiline || !hasLineBreak(**v)) {
+        found.push_back(applyTransforms(rule.transforms, std::move(**v)));
+      }
     }
   }
   std::string lines;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/cloud.h"
 #include "common/error.h"
 #include "mount/filesystem.h"
 #include "mount/tree_reader.h"
@@ -27,6 +28,7 @@ enum class Transform {
   last_path_part,       // "projects/7/zones/us-central1-a" -> "us-central1-a"
   drop_last_dash_part,  // a region from a zone: "us-south-1" -> "us-south", "us-central1-a" ->
                         // "us-central1"
+  gce_ssh_keys,         // GCE's "user:key" lines -> "key" lines (lines without a user dropped)
 };
 
 // How the values of a fact's paths make its value.
@@ -52,6 +54,12 @@ struct FactRule {
   // Byte-exact and secret (user data): served as it is, 0400, left out of the .json and
   // .env files (which are 0444).
   bool secret = false;
+  // Combine::lines: values are lists of lines themselves (GCE's ssh-keys), kept whole.
+  bool multiline = false;
+  // The paths from index `blocked_from` on are skipped when the file `blocked_by` reads
+  // "true" (any case): GCE's block-project-ssh-keys.
+  std::string blocked_by;
+  std::size_t blocked_from = 0;
 };
 
 // The facts of one cloud, in the order the .json and .env files list them.
@@ -60,6 +68,10 @@ struct WellKnownTable {
 };
 
 WellKnownTable ibmWellKnown();
+WellKnownTable awsWellKnown();
+WellKnownTable gcpWellKnown();
+WellKnownTable azureWellKnown();
+WellKnownTable wellKnownFor(Cloud cloud);
 
 // The pure parts, unit-tested on their own.
 std::string applyTransform(Transform transform, std::string value);

@@ -9,6 +9,7 @@
 
 #include "common/mutex.h"
 #include "common/single_flight.h"
+#include "tree/listing.h"
 
 namespace mdfs::mount {
 namespace {
@@ -66,8 +67,11 @@ struct Filesystem::Place {
   enum class Kind { root, endpoint_dir, raw_json, data, dynamic_dir, dynamic_file, none };
   Kind kind = Kind::none;
   int endpoint = -1;
-  std::string rel;   // data: the path inside the endpoint's directory
-  int dynamic = -1;  // dynamic_file: index into dynamic_
+  std::string rel;             // data: the path inside the endpoint's directory
+  int dynamic = -1;            // dynamic_file: index into dynamic_
+  std::shared_ptr<void> pin;   // holds a resource found by path (cache::Lease)
+  std::optional<Error> error;  // a text cloud's listing above it failed
+  bool pending = false;        // knowing needs a fetch (classify without fetching)
 };
 
 // The last bytes produced for a dynamic file, reused while valid so that the size the
@@ -103,7 +107,8 @@ Filesystem::Filesystem(const tree::Catalog& catalog, cache::ResourceCache& cache
       inodes_(inodes),
       options_(options),
       clock_(clock),
-      mount_time_ns_(nanosSinceEpoch(clock.wall())) {}
+      mount_time_ns_(nanosSinceEpoch(clock.wall())),
+      root_endpoint_(catalog.find("")) {}
 
 Filesystem::~Filesystem() = default;
 
@@ -126,6 +131,10 @@ void Filesystem::setScheduler(Scheduler scheduler) {
 }
 
 Filesystem::Place Filesystem::classify(std::string_view path) const {
+  return classify(path, deadline());
+}
+
+Filesystem::Place Filesystem::classify(std::string_view path, Deadline deadline, bool fetch) const {
   Place p;
   if (path.empty()) {
     p.kind = Place::Kind::root;
@@ -143,6 +152,7 @@ Filesystem::Place Filesystem::classify(std::string_view path) const {
       return p;
     }
   }
+  if (root_endpoint_ >= 0) return walk(path, deadline, fetch);
   if (path.size() > kRawSuffix.size() &&
       path.substr(path.size() - kRawSuffix.size()) == kRawSuffix) {
     int e = catalog_.find(path.substr(0, path.size() - kRawSuffix.size()));
@@ -180,6 +190,72 @@ void Filesystem::setMode(Attributes& a, std::uint32_t type, bool secret) const {
 void Filesystem::setMode(Attributes& a, const DynamicFile& d) const {
   if (d.secret) return setMode(a, S_IFREG, true);
   a.mode = S_IFREG | d.perm;
+}
+
+// Text clouds (AWS, GCE): from the root listing, each remote entry on the way is a resource
+// of its own (a listing or a value), found in the cache by its URL; local entries (AWS's
+// public-keys/by-name/) are nodes of the listing that holds them. A name not listed ends the
+// walk in the listing that lacks it, so the answer is negative for as long as it is fresh.
+Filesystem::Place Filesystem::walk(std::string_view path, Deadline deadline, bool fetch) const {
+  Place p;
+  p.kind = Place::Kind::data;
+  p.endpoint = root_endpoint_;
+  const tree::EndpointSpec& root = catalog_.endpoints()[static_cast<std::size_t>(root_endpoint_)];
+  std::string done;  // the tree path walked so far
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    const std::string_view name = path.substr(0, slash);
+    const std::string_view rest =
+        slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+    auto view = viewAt(p, deadline, fetch);
+    if (!view) return p;
+    const tree::Node* dir = view->absent() ? nullptr : view->snapshot->find(p.rel);
+    const tree::Node* child = dir != nullptr && dir->kind == tree::Node::Kind::directory
+                                  ? view->snapshot->child(*dir, name)
+                                  : nullptr;
+    done = join(done, name);
+    if (child == nullptr || !child->remote) {
+      p.rel = join(p.rel, child == nullptr ? path : name);
+      if (child == nullptr) return p;
+      path = rest;
+      continue;
+    }
+    auto spec =
+        tree::childSpec(root, cache_.specOf(p.endpoint), done, view->snapshot->remoteName(*child),
+                        child->kind == tree::Node::Kind::directory);
+    auto lease = cache_.resource(spec, fetch);
+    if (!lease) {
+      p.error = lease.error();
+      return p;
+    }
+    if (!*lease) {
+      p.pending = true;
+      return p;
+    }
+    p.endpoint = (*lease)->id;
+    p.pin = std::move((*lease)->pin);
+    p.rel.clear();
+    path = rest;
+  }
+  return p;
+}
+
+std::optional<cache::View> Filesystem::viewAt(Place& place, Deadline deadline, bool fetch) const {
+  if (!fetch) {
+    auto view = cache_.peek(place.endpoint);
+    if (!view || view->stale) place.pending = true;
+    return view;
+  }
+  auto view = cache_.get(place.endpoint, deadline);
+  if (!view) {
+    place.error = view.error();
+    return std::nullopt;
+  }
+  return std::move(view).value();
+}
+
+const std::string& Filesystem::mountPathOf(int endpoint) const {
+  return cache_.specOf(endpoint).mount_path;
 }
 
 double Filesystem::timeoutOf(const cache::View& view) const {
@@ -231,7 +307,8 @@ bool Filesystem::answersAtOnce(std::uint64_t parent, std::string_view name) cons
 
 // A stale copy is not enough: reading one may first try the service.
 bool Filesystem::answersAtOnce(const std::string& path) const {
-  Place place = classify(path);
+  Place place = classify(path, Deadline::max(), false);
+  if (place.pending) return false;
   switch (place.kind) {
     case Place::Kind::root:
     case Place::Kind::dynamic_dir:
@@ -256,16 +333,20 @@ void Filesystem::forget(std::uint64_t ino, std::uint64_t count) {
 }
 
 Result<Entry> Filesystem::entryAt(const std::string& path, Deadline deadline) {
-  Place place = classify(path);
+  Place place = classify(path, deadline);
+  if (place.error) return *place.error;
   switch (place.kind) {
-    case Place::Kind::root:
+    case Place::Kind::root: {
       // Children known but past their TTL are asked again, so the root's listing changes
       // within their TTL; unknown ones wait for the first listing (mounting sends nothing).
       // Every path walk passes here: it must not wait on the service (a change reaches the
       // kernel as an invalidation when the fetch ends).
-      cache_.refreshInBackground(cache_.expired(catalog_.childrenOf("")));
+      std::vector<int> children = catalog_.childrenOf("");
+      if (root_endpoint_ >= 0) children.push_back(root_endpoint_);
+      cache_.refreshInBackground(cache_.expired(children));
       return withChildren(
           "", dirEntry(mount_time_ns_, static_cast<double>(options_.default_ttl.count())));
+    }
     case Place::Kind::dynamic_dir:
       return dynamicDirEntry(path);
     case Place::Kind::endpoint_dir:
@@ -381,6 +462,8 @@ Entry Filesystem::nodeEntry(const tree::Node* node, const cache::View& view) con
   Entry e;
   e.timeout = timeoutOf(view);
   e.attr.mtime_ns = node->mtime_ns;
+  // A text cloud's listed entry: what it is comes with its own resource, fetched on lookup.
+  e.has_attributes = !node->remote;
   switch (node->kind) {
     case tree::Node::Kind::directory:
       setMode(e.attr, S_IFDIR, node->secret);
@@ -465,6 +548,7 @@ Status Filesystem::readdir(std::uint64_t ino, std::uint64_t offset, bool plus,
   auto path = inodes_.pathOf(ino);
   if (!path) return unknownInode();
   Place place = classify(*path);
+  if (place.error) return *place.error;
   Listing listing;
   listing.dir = *path;
   listing.resumed = offset > 2;  // past "." and ".."
@@ -524,12 +608,23 @@ Result<std::vector<DirEntry>> Filesystem::list(std::uint64_t ino) {
 Status Filesystem::listRoot(Listing& listing, Deadline deadline) {
   // Every child not known fresh, in one parallel round: the listing tells the truth.
   if (!listing.resumed) cache_.prefetch(catalog_.childrenOf(""), deadline);
+  if (root_endpoint_ >= 0) {
+    // A text cloud's root is its root listing, with the synthesized files beside it.
+    auto got = cache_.get(root_endpoint_, deadline);
+    if (!got) return got.error();
+    if (got->absent()) return noLonger("/");
+    listing.view = std::move(got).value();
+    listing.kids = listing.view->snapshot->children(listing.view->snapshot->root());
+  }
   if (auto s = listChildEndpoints("", listing, true); !s) return s;
   for (const auto& d : dynamic_) {
     std::string top = d.path.substr(0, d.path.find('/'));
     if (d.hidden) continue;
     bool listed = std::any_of(listing.tail.begin(), listing.tail.end(),
-                              [&](const auto& t) { return t.first == top; });
+                              [&](const auto& t) { return t.first == top; }) ||
+                  std::any_of(listing.kids.begin(), listing.kids.end(), [&](const auto& k) {
+                    return listing.view->snapshot->name(k) == top;
+                  });
     if (listed) continue;
     if (top == d.path) {
       Entry file;
@@ -652,7 +747,8 @@ struct Filesystem::FileBytes {
 };
 
 Result<Filesystem::FileBytes> Filesystem::fileAt(const std::string& path, Deadline deadline) {
-  Place place = classify(path);
+  Place place = classify(path, deadline);
+  if (place.error) return *place.error;
   if (place.kind == Place::Kind::dynamic_file) {
     auto content = dynamicContent(static_cast<std::size_t>(place.dynamic), deadline);
     if (!content) return content.error();
@@ -697,7 +793,8 @@ Result<std::string> Filesystem::readFile(std::string_view path, Deadline deadlin
 
 Result<std::vector<std::string>> Filesystem::listDirectory(std::string_view path,
                                                            Deadline deadline) {
-  Place place = classify(path);
+  Place place = classify(path, deadline);
+  if (place.error) return *place.error;
   if (place.kind != Place::Kind::endpoint_dir && place.kind != Place::Kind::data) {
     return makeError(ErrorKind::not_found, "not a directory: " + std::string(path),
                      LogLevel::debug);
@@ -720,6 +817,7 @@ Result<std::string> Filesystem::readlink(std::uint64_t ino) {
   auto path = inodes_.pathOf(ino);
   if (!path) return unknownInode();
   Place place = classify(*path);
+  if (place.error) return *place.error;
   if (place.kind != Place::Kind::data) {
     return makeError(ErrorKind::invalid, "not a link", LogLevel::debug);
   }
@@ -743,7 +841,7 @@ std::uint64_t Filesystem::parentOf(std::uint64_t ino) const {
 std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
                                                        const tree::ChangeList& changes,
                                                        cache::Presence presence) const {
-  const std::string& mount = catalog_.endpoints()[static_cast<std::size_t>(endpoint)].mount_path;
+  const std::string& mount = mountPathOf(endpoint);
   std::vector<Invalidation> out;
   auto inode = [&](const std::string& path) {
     if (auto ino = inodes_.find(path)) out.push_back(Invalidation::inode(*ino));
@@ -760,7 +858,7 @@ std::vector<Invalidation> Filesystem::invalidationsFor(int endpoint,
   for (const auto& rel : changes.added)
     entry(join(mount, rel));
   if (changes.raw_changed) inode(mount + std::string(kRawSuffix));
-  if (presence != cache::Presence::unchanged) {
+  if (presence != cache::Presence::unchanged && !mount.empty()) {
     // The name (or a cached "no such name") and the parent's cached listing both go.
     entry(mount);
     entry(mount + std::string(kRawSuffix));
@@ -849,10 +947,22 @@ std::vector<Invalidation> Filesystem::fetched(int endpoint, const tree::ChangeLi
 std::vector<Invalidation> Filesystem::derivedInvalidations(int endpoint) {
   std::vector<Invalidation> out;
   std::vector<std::string> dirs;
+  // A text cloud's resource found by path is none of the catalog's: a file derives from it
+  // when one of its sources lies in it (well-known/zone and the value
+  // meta-data/placement/availability-zone).
+  const std::string& mount = mountPathOf(endpoint);
+  const bool found = root_endpoint_ >= 0 && endpoint != root_endpoint_;
+  auto within = [&](const std::string& source) {
+    return source == mount || (source.size() > mount.size() && source.rfind(mount, 0) == 0 &&
+                               source[mount.size()] == '/');
+  };
   for (std::size_t i = 0; i < dynamic_.size(); ++i) {
     DynamicSlot& slot = *slots_[i];
-    if (std::find(slot.endpoints.begin(), slot.endpoints.end(), endpoint) == slot.endpoints.end())
-      continue;
+    const auto& sources = dynamic_[i].sources;
+    const bool derives =
+        std::find(slot.endpoints.begin(), slot.endpoints.end(), endpoint) != slot.endpoints.end() ||
+        (found && std::any_of(sources.begin(), sources.end(), within));
+    if (!derives) continue;
     {
       MutexLock lock(slot.mu);
       ++slot.generation;

@@ -178,7 +178,15 @@ class Filesystem final : public TreeReader {
   struct Listing;
   struct FileBytes;
   Result<FileBytes> fileAt(const std::string& path, Deadline deadline);
+  // Where `path` is. A text cloud's path is followed through its listings, fetching those
+  // not held (within `deadline`) unless `fetch` is false: then a Place needing a fetch says
+  // so (Place::pending).
+  [[nodiscard]] Place classify(std::string_view path, Deadline deadline, bool fetch = true) const;
   [[nodiscard]] Place classify(std::string_view path) const;
+  [[nodiscard]] Place walk(std::string_view path, Deadline deadline, bool fetch) const;
+  [[nodiscard]] std::optional<cache::View> viewAt(Place& place, Deadline deadline,
+                                                  bool fetch) const;
+  [[nodiscard]] const std::string& mountPathOf(int endpoint) const;
   // Attributes of `path`; the inode is left for the caller to fill in.
   Result<Entry> entryAt(const std::string& path, Deadline deadline);
   [[nodiscard]] bool answersAtOnce(const std::string& path) const;
@@ -218,6 +226,7 @@ class Filesystem final : public TreeReader {
   FilesystemOptions options_;
   const Clock& clock_;
   std::int64_t mount_time_ns_;
+  int root_endpoint_ = -1;  // a text cloud's root listing (AWS, GCE); -1 otherwise
   std::vector<DynamicFile> dynamic_;
   std::vector<std::unique_ptr<DynamicSlot>> slots_;
   PollRegistry pollers_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tree/listing.h"
+
 namespace mdfs::tree {
 
 // One line per endpoint (ref §2.1). Versions are the dates the API gained them.
@@ -60,6 +62,10 @@ bool coversPath(std::string_view pattern, std::string_view path) {
   return true;
 }
 
+std::size_t depthOf(std::string_view path) {
+  return static_cast<std::size_t>(std::count(path.begin(), path.end(), '/'));
+}
+
 bool matchesMember(const std::vector<std::string>& paths, std::string_view member_path) {
   return std::any_of(paths.begin(), paths.end(),
                      [&](const std::string& p) { return coversPath(p, member_path); });
@@ -87,13 +93,32 @@ bool EndpointSpec::isBase64(std::string_view member_path) const {
   return std::find(base64.begin(), base64.end(), member_path) != base64.end();
 }
 
+bool EndpointSpec::isToken(std::string_view path) const {
+  return std::any_of(tokens.begin(), tokens.end(), [&](const std::string& p) {
+    return coversPath(p, path) && depthOf(p) == depthOf(path);
+  });
+}
+
+bool EndpointSpec::isOmitted(std::string_view path) const {
+  return std::any_of(omitted.begin(), omitted.end(), [&](const std::string& p) {
+    return coversPath(p, path) && depthOf(p) == depthOf(path);
+  });
+}
+
+std::string EndpointSpec::queryOf(std::string_view path) const {
+  for (const auto& [pattern, query] : queries) {
+    if (coversPath(pattern, path) && depthOf(pattern) == depthOf(path)) return query;
+  }
+  return {};
+}
+
 bool EndpointSpec::isBlob(std::string_view member_path) const {
   return std::find(blobs.begin(), blobs.end(), member_path) != blobs.end();
 }
 
-Catalog::Catalog(std::string_view api_version, Cloud cloud) {
+Catalog::Catalog(std::string_view api_version, Cloud cloud, const CloudTreeOptions& options) {
   if (cloud != Cloud::ibm) {
-    endpoints_ = cloudEndpoints(cloud);
+    endpoints_ = cloudEndpoints(cloud, options);
     return;
   }
   for (const auto& e : allEndpoints()) {
@@ -104,13 +129,14 @@ Catalog::Catalog(std::string_view api_version, Cloud cloud) {
 
 // Azure's documents, and the text clouds' root: the mount root is the API root
 // (docs/clouds/). Secrets and blobs of the text clouds are named by their tree paths.
-std::vector<EndpointSpec> cloudEndpoints(Cloud cloud) {
+std::vector<EndpointSpec> cloudEndpoints(Cloud cloud, const CloudTreeOptions& options) {
   EndpointSpec root;
   root.format = Format::listing;
   switch (cloud) {
     case Cloud::aws:
       root.api_path = "/latest/";
       root.aws_listing = true;
+      root.directories = {"meta-data", "dynamic"};
       root.secrets = {"meta-data/iam/security-credentials", "meta-data/identity-credentials",
                       "user-data"};
       root.blobs = {"user-data"};
@@ -122,6 +148,15 @@ std::vector<EndpointSpec> cloudEndpoints(Cloud cloud) {
                       "project/attributes/startup-script"};
       root.blobs = {"instance/attributes/user-data", "instance/attributes/startup-script",
                     "project/attributes/startup-script"};
+      root.tokens = {"instance/service-accounts/*/token", "instance/service-accounts/*/identity"};
+      // An identity token needs the audience it is for: without one the name is left out
+      // (a listed name must be readable).
+      if (options.gcp_audience.empty()) {
+        root.omitted = {"instance/service-accounts/*/identity"};
+      } else {
+        root.queries = {{"instance/service-accounts/*/identity",
+                         "audience=" + urlSegment(options.gcp_audience) + "&format=full"}};
+      }
       return {root};
     case Cloud::azure: {
       EndpointSpec instance;
@@ -151,6 +186,8 @@ int Catalog::find(std::string_view mount_path) const {
 std::vector<int> Catalog::childrenOf(std::string_view mount_path) const {
   std::vector<int> out;
   for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+    // A text cloud's root listing ("") is the root itself, no child of it.
+    if (endpoints_[i].mount_path.empty()) continue;
     if (endpoints_[i].parent() == mount_path) out.push_back(static_cast<int>(i));
   }
   return out;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/cloud.h"
@@ -40,6 +41,16 @@ struct EndpointSpec {
   std::vector<std::string> base64;
   Format format = Format::json;
   bool aws_listing = false;  // listings say "N=name" for AWS's public keys
+  // Text clouds, by tree path ("*" for one name): values that are tokens (never served
+  // past their TTL, which the cache keeps short), names left out of listings (GCE's identity
+  // without an audience), and queries added to a resource's URL ("audience=...").
+  std::vector<std::string> tokens;
+  std::vector<std::string> omitted;
+  // Names a listing gives without the "/" of a directory that are directories all the same
+  // (AWS's /latest/ lists "meta-data" and "dynamic" bare).
+  std::vector<std::string> directories;
+  std::vector<std::pair<std::string, std::string>> queries;
+  bool no_stale = false;  // a token: never served past its TTL
 
   [[nodiscard]] std::string_view name() const;    // last component of mount_path
   [[nodiscard]] std::string_view parent() const;  // mount path of the parent ("" = root)
@@ -49,13 +60,23 @@ struct EndpointSpec {
   [[nodiscard]] bool isSecret(std::string_view member_path) const;
   [[nodiscard]] bool isBlob(std::string_view member_path) const;
   [[nodiscard]] bool isBase64(std::string_view member_path) const;
+  [[nodiscard]] bool isToken(std::string_view path) const;
+  [[nodiscard]] bool isOmitted(std::string_view path) const;
+  // The query for the resource at `path` ("" when none).
+  [[nodiscard]] std::string queryOf(std::string_view path) const;
+};
+
+// Settings of a cloud's tree that come from options.
+struct CloudTreeOptions {
+  std::string gcp_audience;  // GCE: the audience of service-accounts/*/identity; "" = none
 };
 
 // The endpoints that exist at one API version of one cloud. For the text clouds (AWS,
 // GCE) that is the root listing alone: the rest is found by listing (listing.h).
 class Catalog {
  public:
-  explicit Catalog(std::string_view api_version, Cloud cloud = Cloud::ibm);
+  explicit Catalog(std::string_view api_version, Cloud cloud = Cloud::ibm,
+                   const CloudTreeOptions& options = {});
 
   [[nodiscard]] const std::vector<EndpointSpec>& endpoints() const { return endpoints_; }
   // Index of the endpoint mounted exactly at `mount_path`, or -1.
@@ -73,6 +94,6 @@ class Catalog {
 // Every IBM endpoint the catalog knows, whatever the version (documentation and tests).
 std::vector<EndpointSpec> allEndpoints();
 // Another cloud's fixed endpoints (Azure's documents; the text clouds' root listing).
-std::vector<EndpointSpec> cloudEndpoints(Cloud cloud);
+std::vector<EndpointSpec> cloudEndpoints(Cloud cloud, const CloudTreeOptions& options = {});
 
 }  // namespace mdfs::tree

@@ -58,7 +58,13 @@ class ListingBuilder {
   static std::shared_ptr<Snapshot> listing(const EndpointSpec& spec, std::string body,
                                            ListingStyle style, std::int64_t now_ns) {
     auto snap = std::shared_ptr<Snapshot>(new Snapshot());
-    ListingBuilder(spec, now_ns, *snap).fill(parseLines(body, style));
+    auto listed = parseLines(body, style);
+    listed.erase(std::remove_if(listed.begin(), listed.end(),
+                                [&](const Listed& e) {
+                                  return spec.isOmitted(joinMember(spec.mount_path, e.url_name));
+                                }),
+                 listed.end());
+    ListingBuilder(spec, now_ns, *snap).fill(listed);
     snap->raw_ = std::move(body);
     snap->raw_mtime_ns_ = now_ns;
     return snap;
@@ -71,6 +77,7 @@ class ListingBuilder {
     root.kind = Node::Kind::file;
     root.mtime_ns = now_ns;
     root.secret = spec.isSecret(spec.mount_path);
+    snap->text_.reserve(body.size() + 1);  // one allocation, not a doubling for the newline
     snap->text_ = body;
     if (options.newline && !spec.isBlob(spec.mount_path)) snap->text_ += '\n';
     root.count = static_cast<std::uint32_t>(snap->text_.size());
@@ -100,6 +107,8 @@ class ListingBuilder {
               [&](std::size_t a, std::size_t b) { return names.name(a) < names.name(b); });
     Node root;
     root.mtime_ns = now_ns_;
+    // A listing below a secret path (iam/security-credentials/) is itself 0500.
+    root.secret = !spec_.mount_path.empty() && spec_.isSecret(spec_.mount_path);
     out_.nodes_.push_back(root);
     std::vector<Node> kids;
     for (std::size_t i : order)
@@ -117,11 +126,15 @@ class ListingBuilder {
     Node n;
     std::tie(n.name_offset, n.name_size) = append(name);
     std::tie(n.first, n.count) = append(e.url_name);
-    n.kind = e.directory ? Node::Kind::directory : Node::Kind::file;
+    const std::string path = joinMember(spec_.mount_path, name);
+    const bool directory =
+        e.directory || std::find(spec_.directories.begin(), spec_.directories.end(), path) !=
+                           spec_.directories.end();
+    n.kind = directory ? Node::Kind::directory : Node::Kind::file;
     n.remote = true;
     n.mtime_ns = now_ns_;
     // A text cloud's secrets are named by their paths in the tree (catalog.h).
-    n.secret = spec_.isSecret(joinMember(spec_.mount_path, name));
+    n.secret = spec_.isSecret(path);
     return n;
   }
 
@@ -190,6 +203,27 @@ Result<std::shared_ptr<Snapshot>> buildValue(const EndpointSpec& spec, std::stri
                      "unexpected answer: a value of " + std::to_string(body.size()) + " bytes");
   }
   return ListingBuilder::value(spec, std::move(body), options, now_ns);
+}
+
+EndpointSpec childSpec(const EndpointSpec& root, const EndpointSpec& parent, std::string mount_path,
+                       std::string_view url_name, bool directory) {
+  EndpointSpec spec;
+  spec.secrets = root.secrets;
+  spec.blobs = root.blobs;
+  spec.tokens = root.tokens;
+  spec.omitted = root.omitted;
+  spec.queries = root.queries;
+  spec.aws_listing = root.aws_listing;
+  spec.directories = root.directories;
+  spec.format = directory ? Format::listing : Format::value;
+  spec.no_stale = !directory && root.isToken(mount_path);
+  std::string base = parent.api_path.substr(0, parent.api_path.find('?'));
+  if (base.empty() || base.back() != '/') base += '/';
+  spec.api_path = base + urlSegment(url_name) + (directory ? "/" : "");
+  std::string query = root.queryOf(mount_path);
+  if (!query.empty()) spec.api_path += "?" + query;
+  spec.mount_path = std::move(mount_path);
+  return spec;
 }
 
 std::string urlSegment(std::string_view name) {

@@ -29,6 +29,12 @@ Result<std::shared_ptr<Snapshot>> buildListing(const EndpointSpec& spec, std::st
 Result<std::shared_ptr<Snapshot>> buildValue(const EndpointSpec& spec, std::string body,
                                              const RenderOptions& options, std::int64_t now_ns);
 
+// The resource of a listing's remote entry `url_name` (as listed) at tree path
+// `mount_path`: a listing when `directory`, else a value; its secrets, tokens and queries
+// from the text cloud's `root` spec.
+EndpointSpec childSpec(const EndpointSpec& root, const EndpointSpec& parent, std::string mount_path,
+                       std::string_view url_name, bool directory);
+
 // A URL path segment for a listed name: unreserved characters as they are, the rest
 // percent-encoded ('=' and '@' of GCE's account names included).
 std::string urlSegment(std::string_view name);

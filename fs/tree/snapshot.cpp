@@ -490,6 +490,16 @@ class TimeCarrier {
       note(changes_ ? &changes_->added : nullptr, path);
       return;
     }
+    if (before.remote || now.remote) {
+      // A text cloud's listed entry: its content is another resource; only its URL name
+      // (first/count index the text, not nodes) tells whether it is the same entry.
+      if (before.remote == now.remote && old_.remoteName(before) == new_.remoteName(now)) {
+        now.mtime_ns = before.mtime_ns;
+      } else {
+        note(changes_ ? &changes_->changed : nullptr, path);
+      }
+      return;
+    }
     if (now.kind != Node::Kind::directory) {
       if (old_.data(before) == new_.data(now)) {
         now.mtime_ns = before.mtime_ns;

@@ -86,7 +86,7 @@ TEST(Cli, MountTypeFuseMetadatafsWorks) {
   auto r = runInPrivateMountNamespace(
       "use_build_binary\n"
       "mount -t fuse.metadatafs metadatafs " +
-          d + " -o allow_other,endpoint=" + emulator.url() +
+          d + " -o allow_other,cloud=ibm,endpoint=" + emulator.url() +
           "\n"
           "cat " +
           d +
@@ -109,7 +109,7 @@ TEST(Cli, DetachesWithoutForeground) {
   emu::Emulator emulator{emu::Options{}};
   ASSERT_TRUE(emulator.start().ok());
   TempDir dir;
-  auto r = run(binary() + " " + quote(dir.path) + " -o endpoint=" + emulator.url(), 20s);
+  auto r = run(binary() + " " + quote(dir.path) + " -o cloud=ibm,endpoint=" + emulator.url(), 20s);
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_TRUE(isMounted(dir.path));
   EXPECT_FALSE(readFile(dir.path + "/instance/name").empty());
@@ -134,7 +134,8 @@ TEST(Cli, DeadMountpointIsDetectedAndTheFixPrinted) {
   struct stat st {};
   ASSERT_NE(::stat(m.path().c_str(), &st), 0);
   ASSERT_EQ(errno, ENOTCONN);
-  auto r = run(binary() + " " + quote(m.path()) + " -f -o endpoint=" + emulator.url(), 10s);
+  auto r =
+      run(binary() + " " + quote(m.path()) + " -f -o cloud=ibm,endpoint=" + emulator.url(), 10s);
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("Transport endpoint is not connected"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("fusermount3 -u " + m.path()), std::string::npos) << r.err;
@@ -146,7 +147,8 @@ TEST(Cli, RecoverClearsADeadMountAndMountsAgain) {
   ASSERT_TRUE(emulator.start().ok());
   Mount m(emulator);
   m.crash();
-  auto r = run(binary() + " " + quote(m.path()) + " -o recover,endpoint=" + emulator.url(), 20s);
+  auto r = run(
+      binary() + " " + quote(m.path()) + " -o recover,cloud=ibm,endpoint=" + emulator.url(), 20s);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("recover: " + m.path() + " was a dead metadatafs mount"), std::string::npos)
       << r.err;
@@ -165,8 +167,9 @@ TEST(Cli, RecoverLeavesALiveMountAndAHealthyDirectoryAlone) {
   ASSERT_FALSE(readFile(m.at("instance/name")).empty());
   // A second daemon over a live mount would hide the first: refused, recover or not.
   for (const char* extra : {"", "recover,"}) {
-    auto r = run(
-        binary() + " " + quote(m.path()) + " -f -o " + extra + "endpoint=" + emulator.url(), 10s);
+    auto r = run(binary() + " " + quote(m.path()) + " -f -o " + extra +
+                     "cloud=ibm,endpoint=" + emulator.url(),
+                 10s);
     EXPECT_EQ(r.status, 1) << extra;
     EXPECT_NE(r.err.find(m.path() + " is already a metadatafs mount, served by another daemon"),
               std::string::npos)
@@ -196,7 +199,7 @@ TEST(Cli, ASymlinkedMountpointIsMountedAtItsTargetAndSaysSo) {
   const std::string link = dir.path + "/link";
   ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
   ASSERT_EQ(symlink("target", link.c_str()), 0);
-  auto r = run(binary() + " " + quote(link) + " -o endpoint=" + emulator.url(), 20s);
+  auto r = run(binary() + " " + quote(link) + " -o cloud=ibm,endpoint=" + emulator.url(), 20s);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("mountpoint " + link + " is a symbolic link: mounting at its target " +
                        target + " (unmount with: fusermount3 -u " + target + ")"),
@@ -217,7 +220,7 @@ TEST(Cli, ANonEmptyMountpointIsMountedOverWithAWarning) {
   TempDir dir;
   const std::string file = dir.path + "/left-behind";
   { std::ofstream(file) << "x"; }
-  auto r = run(binary() + " " + quote(dir.path) + " -o endpoint=" + emulator.url(), 20s);
+  auto r = run(binary() + " " + quote(dir.path) + " -o cloud=ibm,endpoint=" + emulator.url(), 20s);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.err.find("warning: mountpoint " + dir.path +
                        " is not empty: its entries are hidden while metadatafs is mounted there"),
@@ -319,7 +322,7 @@ TEST(Cli, DetachingWithoutASyslogSocketSaysTheLogWillBeLost) {
   ASSERT_EQ(mkdir(m.c_str(), 0755), 0);
   auto r = runInPrivateMountNamespace(
       privateDev(dir.path, "fuse null zero random urandom") + quote(binary()) + " " + quote(m) +
-          " -o endpoint=" + emulator.url() + "\ncat " + quote(m + "/instance/name") +
+          " -o cloud=ibm,endpoint=" + emulator.url() + "\ncat " + quote(m + "/instance/name") +
           "\nunmount_and_wait " + quote(m) + "\n",
       30s);
   EXPECT_EQ(r.status, 0) << r.err;

@@ -182,6 +182,10 @@ Mount::Mount(const emu::Emulator& emulator, const std::vector<std::string>& opti
   dir_ = dir;
   log_path_ = dir_ + ".log";
   std::string opts = "endpoint=" + emulator.url();
+  // The emulator's cloud unless the test chooses (cloud=auto would read this machine's DMI).
+  const bool chosen = std::any_of(options.begin(), options.end(),
+                                  [](const std::string& o) { return o.rfind("cloud=", 0) == 0; });
+  if (!chosen) opts += ",cloud=" + std::string(emu::cloudName(emulator.cloud()));
   for (const auto& o : options)
     opts += "," + o;
   std::string binary = buildDir() + "/metadatafs";

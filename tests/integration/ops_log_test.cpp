@@ -280,7 +280,7 @@ TEST_F(OpsLog, DetachedDaemonLogsToSyslogAtTheRightPriorities) {
                        "/realdev\n"
                        "ln -s " +
                        d + "/log /dev/log\n" + quote(buildDir() + "/metadatafs") + " " + m +
-                       " -o endpoint=" + emulator_.url() +
+                       " -o cloud=ibm,endpoint=" + emulator_.url() +
                        ",timeout=2\n"
                        "cat " +
                        m +

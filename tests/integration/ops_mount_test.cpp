@@ -57,7 +57,7 @@ TEST_F(OpsMount, FstabEntryMountsByMountpointAndByMountAllWithAConfigFile) {
   for (const auto& d : {a, b, c})
     ASSERT_EQ(mkdir(d.c_str(), 0755), 0);
   const std::string conf = t.path + "/metadatafs.conf";
-  writeFile(conf, "# options for the test mounts\nendpoint=" + emulator_.url() +
+  writeFile(conf, "# options for the test mounts\ncloud=ibm\nendpoint=" + emulator_.url() +
                       "\napi_version=2024-11-12\nttl = 5\n");
   // The documented line, plus config= on one entry; ttl=7 on the line beats the file's 5.
   writeFile(t.path + "/fstab",
@@ -66,8 +66,8 @@ TEST_F(OpsMount, FstabEntryMountsByMountpointAndByMountAllWithAConfigFile) {
                 a + " fuse.metadatafs ro,allow_other,_netdev,nofail,config=" + conf +
                 ",ttl=7 0 0\n"
                 "metadatafs " +
-                b + " fuse.metadatafs ro,allow_other,_netdev,nofail,endpoint=" + emulator_.url() +
-                " 0 0\n");
+                b + " fuse.metadatafs ro,allow_other,_netdev,nofail,cloud=ibm,endpoint=" +
+                emulator_.url() + " 0 0\n");
 
   // mount(8) runs mount.fuse.metadatafs or mount.fuse, which runs `metadatafs` from the
   // fixed helper PATH; in a private mount namespace /usr/local/bin holds just our build.
@@ -93,7 +93,7 @@ TEST_F(OpsMount, FstabEntryMountsByMountpointAndByMountAllWithAConfigFile) {
       ")\"\n"
       "mount metadatafs " +
       quote(c) +
-      " -t fuse.metadatafs -o ro,allow_other,_netdev,nofail,endpoint=" + emulator_.url() +
+      " -t fuse.metadatafs -o ro,allow_other,_netdev,nofail,cloud=ibm,endpoint=" + emulator_.url() +
       "\n"
       "echo \"c: $(cat " +
       quote(c + "/instance/name") +
@@ -167,7 +167,7 @@ TEST_F(OpsMount, DeadMountIsRecognisedEvenWhileTheKernelCachesItsRoot) {
   m.crash();
   // Bounded: should metadatafs mount on top, `timeout` ends it (SIGTERM unmounts it).
   auto r = run("timeout 5 " + quote(buildDir() + "/metadatafs") + " " + quote(m.path()) +
-                   " -f -o endpoint=" + emulator_.url(),
+                   " -f -o cloud=ibm,endpoint=" + emulator_.url(),
                20s);
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("Transport endpoint is not connected"), std::string::npos) << r.err;

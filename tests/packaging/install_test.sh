@@ -118,6 +118,7 @@ grep -q "edited by the administrator" "$conf" || fail "a second install overwrot
 
 echo "== the unit, played as systemd would"
 start_emulator "$build" "$work"
+echo "cloud=ibm" >>"$conf"
 echo "endpoint=$EMULATOR_URL" >>"$conf"
 # The unit's commands, /metadata moved into the work folder. A leading "-" means systemd
 # ignores the command's failure.

@@ -200,7 +200,7 @@ IFS=: read -r _ _ user_uid user_gid gecos home shell <<<"$entry"
 echo "== mount -T fstab with the installed helper and binary"
 start_emulator "$build" "$work"
 mkdir "$mnt"
-echo "metadatafs $mnt fuse.metadatafs ro,allow_other,_netdev,nofail,endpoint=$EMULATOR_URL 0 0" \
+echo "metadatafs $mnt fuse.metadatafs ro,allow_other,_netdev,nofail,cloud=ibm,endpoint=$EMULATOR_URL 0 0" \
   >"$work/fstab"
 # LIBMOUNT_DEBUG shows which helper mount(8) chose; cd / as at boot.
 (cd / && LIBMOUNT_DEBUG=cxt mount -T "$work/fstab" "$mnt") 2>"$work/mount.debug" || {

@@ -459,3 +459,137 @@ TEST_F(CacheTest, WatchCountsCommute) {
 
 }  // namespace
 }  // namespace mdfs::cache
+
+namespace mdfs::cache {
+namespace {
+
+// Resources found by path: a text cloud's listings and values (issue 16).
+class FoundTest : public CacheTest {
+ protected:
+  static tree::EndpointSpec valueAt(const std::string& mount) {
+    tree::EndpointSpec s;
+    s.mount_path = mount;
+    s.api_path = "/latest/" + mount;
+    s.format = tree::Format::value;
+    return s;
+  }
+  static tree::EndpointSpec listingAt(const std::string& mount) {
+    tree::EndpointSpec s = valueAt(mount);
+    s.api_path += "/";
+    s.format = tree::Format::listing;
+    return s;
+  }
+  Lease found(ResourceCache& cache, const tree::EndpointSpec& spec) {
+    auto lease = cache.resource(spec, true);
+    EXPECT_TRUE(lease.ok() && lease->has_value());
+    return lease.ok() && lease->has_value() ? **lease : Lease{};
+  }
+  tree::Catalog aws_{"", Cloud::aws};
+  std::unique_ptr<ResourceCache> makeAws(CachePolicy policy) {
+    policy.ttl = 10s;
+    return std::make_unique<ResourceCache>(aws_, policy, tree::RenderOptions{}, service_.fetcher(),
+                                           clock_, log_);
+  }
+};
+
+TEST_F(FoundTest, BuiltByFormatFetchedOncePerTtlAndKnownByUrl) {
+  auto cache = makeAws({});
+  service_.answer("meta-data", std::string("ami-id\nplacement/\n"));
+  service_.answer("meta-data/ami-id", std::string("ami-1"));
+  Lease dir = found(*cache, listingAt("meta-data"));
+  Lease value = found(*cache, valueAt("meta-data/ami-id"));
+  auto listing = cache->get(dir.id, soon());
+  ASSERT_TRUE(listing.ok());
+  EXPECT_TRUE(listing->snapshot->find("placement")->remote);
+  EXPECT_EQ(listing->snapshot->find("placement")->kind, tree::Node::Kind::directory);
+  auto v = cache->get(value.id, soon());
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->snapshot->data(v->snapshot->root()), "ami-1\n");
+  ASSERT_TRUE(cache->get(value.id, soon()).ok());
+  EXPECT_EQ(service_.calls("meta-data/ami-id"), 1);
+  // The same URL is the same resource; without create, an unknown one is not made.
+  EXPECT_EQ(found(*cache, valueAt("meta-data/ami-id")).id, value.id);
+  auto unknown = cache->resource(valueAt("meta-data/hostname"), false);
+  ASSERT_TRUE(unknown.ok());
+  EXPECT_FALSE(unknown->has_value());
+  clock_.advance(11s);
+  ASSERT_TRUE(cache->get(value.id, soon()).ok());
+  EXPECT_EQ(service_.calls("meta-data/ami-id"), 2);
+  EXPECT_EQ(cache->resourceCount(), 2U);
+}
+
+TEST_F(FoundTest, TheLeastRecentlyUsedUnleasedResourceMakesRoom) {
+  CachePolicy policy;
+  policy.max_resources = 2;
+  auto cache = makeAws(policy);
+  for (const char* m : {"a", "b", "c"})
+    service_.answer(m, std::string(m));
+  Lease a = found(*cache, valueAt("a"));
+  ASSERT_TRUE(cache->get(a.id, soon()).ok());
+  {
+    Lease b = found(*cache, valueAt("b"));
+    ASSERT_TRUE(cache->get(b.id, soon()).ok());
+  }
+  // a is leased, b is not: c takes b's place.
+  Lease c = found(*cache, valueAt("c"));
+  ASSERT_TRUE(cache->get(c.id, soon()).ok());
+  EXPECT_EQ(cache->resourceCount(), 2U);
+  EXPECT_EQ(cache->specOf(a.id).mount_path, "a");
+  EXPECT_EQ(cache->specOf(c.id).mount_path, "c");
+  auto b_again = cache->resource(valueAt("b"), false);
+  ASSERT_TRUE(b_again.ok());
+  EXPECT_FALSE(b_again->has_value()) << "b was dropped";
+  // Every slot leased: no room, an error rather than a dropped resource in use.
+  auto d = cache->resource(valueAt("d"), true);
+  EXPECT_FALSE(d.ok());
+  // b comes back with one fetch more.
+  c = Lease{};
+  Lease b = found(*cache, valueAt("b"));
+  ASSERT_TRUE(cache->get(b.id, soon()).ok());
+  EXPECT_EQ(service_.calls("b"), 2);
+  EXPECT_EQ(service_.calls("a"), 1);
+}
+
+TEST_F(FoundTest, BytesAreBoundedByDroppingUnusedResources) {
+  CachePolicy policy;
+  policy.max_resource_bytes = 5000;  // two of these values (about 2.2 kB each), not three
+  auto cache = makeAws(policy);
+  const std::string big(1000, 'x');
+  for (int i = 0; i < 5; ++i) {
+    const std::string m = "v" + std::to_string(i);
+    service_.answer(m, big);
+    Lease l = found(*cache, valueAt(m));
+    ASSERT_TRUE(cache->get(l.id, soon()).ok());
+  }
+  EXPECT_LE(cache->resourceBytes(), 5000U);
+  EXPECT_EQ(cache->resourceCount(), 2U);
+  auto last = cache->resource(valueAt("v4"), false);
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(last->has_value()) << "the newest stays";
+}
+
+TEST_F(FoundTest, TokensAreNeverServedStale) {
+  auto cache = makeAws({});
+  tree::EndpointSpec token = valueAt("instance/service-accounts/default/token");
+  token.no_stale = true;
+  service_.answer(token.mount_path, std::string(R"({"access_token":"t","expires_in":3599})"));
+  Lease l = found(*cache, token);
+  EXPECT_LE(cache->ttlOf(l.id), 60s);
+  ASSERT_TRUE(cache->get(l.id, soon()).ok());
+  service_.fail(token.mount_path, 500);
+  clock_.advance(61s);
+  auto v = cache->get(l.id, soon());
+  EXPECT_FALSE(v.ok()) << "a token past its TTL is not served when the refetch fails";
+  // An ordinary value is served stale.
+  service_.answer("meta-data/ami-id", std::string("ami-1"));
+  Lease ami = found(*cache, valueAt("meta-data/ami-id"));
+  ASSERT_TRUE(cache->get(ami.id, soon()).ok());
+  service_.fail("meta-data/ami-id", 500);
+  clock_.advance(11s);
+  auto stale = cache->get(ami.id, soon());
+  ASSERT_TRUE(stale.ok());
+  EXPECT_TRUE(stale->stale);
+}
+
+}  // namespace
+}  // namespace mdfs::cache

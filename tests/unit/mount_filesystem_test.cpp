@@ -698,3 +698,189 @@ TEST(InodeTable, ConcurrentAssignmentGivesOneNumberPerPath) {
 
 }  // namespace
 }  // namespace mdfs::mount
+
+namespace mdfs::mount {
+namespace {
+
+// A text cloud (AWS): paths are walked through listings, each remote entry its own resource.
+class TextCloudTest : public ::testing::Test {
+ protected:
+  TextCloudTest() {
+    answers_["/latest/"] = "dynamic\nmeta-data\nuser-data";
+    answers_["/latest/meta-data/"] = "ami-id\niam/\nplacement/\npublic-keys/\n";
+    answers_["/latest/meta-data/ami-id"] = "ami-1";
+    answers_["/latest/meta-data/placement/"] = "region";
+    answers_["/latest/meta-data/placement/region"] = "eu-west-1";
+    answers_["/latest/meta-data/public-keys/"] = "0=ops\n";
+    answers_["/latest/meta-data/public-keys/0/"] = "openssh-key";
+    answers_["/latest/meta-data/public-keys/0/openssh-key"] = "ssh-ed25519 AAAA ops";
+    answers_["/latest/meta-data/iam/"] = "security-credentials/";
+    answers_["/latest/meta-data/iam/security-credentials/"] = "role";
+    answers_["/latest/meta-data/iam/security-credentials/role"] = R"({"Token":"t"})";
+    answers_["/latest/user-data"] = "#!/bin/sh\n";
+    cache::CachePolicy p;
+    p.ttl = 10s;
+    cache_ = std::make_unique<cache::ResourceCache>(catalog_, p, tree::RenderOptions{}, fetcher(),
+                                                    clock_, log_);
+    fs_ = std::make_unique<Filesystem>(catalog_, *cache_, inodes_, FilesystemOptions{}, clock_);
+  }
+
+  cache::Fetcher fetcher() {
+    return [this](const tree::EndpointSpec& spec, Deadline, FetchStats&) {
+      std::lock_guard lock(mu_);
+      ++fetches_[spec.api_path];
+      auto it = answers_.find(spec.api_path);
+      if (it != answers_.end()) return Result<std::string>(it->second);
+      return Result<std::string>(makeError(ErrorKind::not_found, "404"));
+    };
+  }
+  int fetches(const std::string& api) {
+    std::lock_guard lock(mu_);
+    return fetches_[api];
+  }
+  Result<Entry> at(const std::string& path) {
+    std::uint64_t ino = InodeTable::kRoot;
+    Result<Entry> e = makeError(ErrorKind::not_found, "empty path");
+    std::size_t start = 0;
+    while (true) {
+      auto slash = path.find('/', start);
+      e = fs_->lookup(ino, path.substr(start, slash == std::string::npos ? slash : slash - start));
+      if (!e.ok() || e->negative || slash == std::string::npos) return e;
+      ino = e->attr.ino;
+      start = slash + 1;
+    }
+  }
+  std::string read(const std::string& path) {
+    auto e = at(path);
+    if (!e.ok() || e->negative) return "<none>";
+    auto r = fs_->read(e->attr.ino, 0, 1 << 20);
+    return r.ok() ? std::string(r->bytes) : "<error>";
+  }
+
+  tree::Catalog catalog_{"", Cloud::aws};
+  FakeClock clock_;
+  Logger log_{LogLevel::error, Logger::nullSink()};
+  std::mutex mu_;
+  std::map<std::string, std::string> answers_;
+  std::map<std::string, int> fetches_;
+  std::unique_ptr<cache::ResourceCache> cache_;
+  InodeTable inodes_;
+  std::unique_ptr<Filesystem> fs_;
+};
+
+TEST_F(TextCloudTest, PathsWalkListingsAndEachResourceIsFetchedOnce) {
+  EXPECT_EQ(read("meta-data/placement/region"), "eu-west-1\n");
+  EXPECT_EQ(read("meta-data/ami-id"), "ami-1\n");
+  EXPECT_EQ(read("user-data"), "#!/bin/sh\n") << "byte for byte, no newline added";
+  for (const char* api : {"/latest/", "/latest/meta-data/", "/latest/meta-data/placement/",
+                          "/latest/meta-data/placement/region", "/latest/meta-data/ami-id"}) {
+    EXPECT_EQ(fetches(api), 1) << api;
+  }
+  EXPECT_EQ(fetches("/latest/dynamic/"), 0) << "nothing is fetched before it is needed";
+  // Within the TTL nothing is asked again; after it, the value is.
+  EXPECT_EQ(read("meta-data/placement/region"), "eu-west-1\n");
+  EXPECT_EQ(fetches("/latest/meta-data/placement/region"), 1);
+  answers_["/latest/meta-data/placement/region"] = "eu-west-2";
+  clock_.advance(11s);
+  EXPECT_EQ(read("meta-data/placement/region"), "eu-west-2\n");
+}
+
+TEST_F(TextCloudTest, NamesNotListedAreAbsentAndDirectoriesAreDirectories) {
+  auto missing = at("meta-data/nothing");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_TRUE(missing->negative);
+  EXPECT_EQ(fetches("/latest/meta-data/nothing"), 0) << "a name no listing has is never asked";
+  auto dir = at("meta-data");
+  ASSERT_TRUE(dir.ok());
+  EXPECT_TRUE(S_ISDIR(dir->attr.mode)) << "listed bare at /latest/, a directory all the same";
+  auto below_file = at("meta-data/ami-id/x");
+  ASSERT_TRUE(below_file.ok());
+  EXPECT_TRUE(below_file->negative);
+}
+
+TEST_F(TextCloudTest, ListingsCarryNoAttributesOfRemoteEntriesAndLinksResolve) {
+  auto keys = at("meta-data/public-keys");
+  ASSERT_TRUE(keys.ok());
+  auto list = fs_->list(keys->attr.ino);
+  ASSERT_TRUE(list.ok());
+  std::vector<std::string> names;
+  for (const auto& d : *list) {
+    names.push_back(d.name);
+    if (d.name == "0") {
+      EXPECT_FALSE(d.entry.has_attributes) << "known only by its own fetch";
+    }
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"0", "by-name"}));
+  auto link = at("meta-data/public-keys/by-name/ops");
+  ASSERT_TRUE(link.ok());
+  EXPECT_TRUE(S_ISLNK(link->attr.mode));
+  auto target = fs_->readlink(link->attr.ino);
+  ASSERT_TRUE(target.ok());
+  EXPECT_EQ(*target, "../0");
+  EXPECT_EQ(read("meta-data/public-keys/0/openssh-key"), "ssh-ed25519 AAAA ops\n");
+}
+
+TEST_F(TextCloudTest, SecretsByTheirTreePaths) {
+  auto data = at("user-data");
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(data->attr.mode & 07777, 0400U);
+  auto creds = at("meta-data/iam/security-credentials");
+  ASSERT_TRUE(creds.ok());
+  EXPECT_EQ(creds->attr.mode & 07777, 0500U);
+  auto role = at("meta-data/iam/security-credentials/role");
+  ASSERT_TRUE(role.ok());
+  EXPECT_EQ(role->attr.mode & 07777, 0400U);
+  auto ami = at("meta-data/ami-id");
+  ASSERT_TRUE(ami.ok());
+  EXPECT_EQ(ami->attr.mode & 07777, 0444U);
+}
+
+TEST_F(TextCloudTest, AFileDerivedFromAValueIsProducedAgainWhenTheValueChanges) {
+  DynamicFile region;
+  region.path = "well-known/region";
+  region.sources = {"meta-data/placement/region"};
+  region.produce = [this](Deadline d) -> Result<DynamicContent> {
+    auto bytes = fs_->readFile("meta-data/placement/region", d);
+    if (!bytes) return bytes.error();
+    DynamicContent c;
+    c.bytes = *bytes;
+    c.valid_for = Millis(3600000);
+    return c;
+  };
+  fs_->addDynamicFile(std::move(region));
+  std::vector<Invalidation> sent;
+  cache_->setChangeCallback(
+      [&](int endpoint, const tree::ChangeList& changes, cache::Presence presence) {
+        auto more = fs_->fetched(endpoint, changes, presence);
+        sent.insert(sent.end(), more.begin(), more.end());
+      });
+  EXPECT_EQ(read("well-known/region"), "eu-west-1\n");
+  const std::uint64_t ino = at("well-known/region")->attr.ino;
+  answers_["/latest/meta-data/placement/region"] = "eu-west-2";
+  clock_.advance(11s);
+  EXPECT_EQ(read("meta-data/placement/region"), "eu-west-2\n");
+  EXPECT_TRUE(std::any_of(sent.begin(), sent.end(), [&](const Invalidation& i) {
+    return i.kind == Invalidation::Kind::inode && i.ino == ino;
+  })) << "the kernel drops the derived file's pages";
+  EXPECT_EQ(read("well-known/region"), "eu-west-2\n") << "produced again, not kept for an hour";
+}
+
+TEST_F(TextCloudTest, AnsweredAtOnceOnlyFromFreshListingsAnd404IsAbsence) {
+  EXPECT_FALSE(fs_->answersAtOnce(InodeTable::kRoot, "meta-data")) << "nothing held yet";
+  EXPECT_EQ(read("meta-data/ami-id"), "ami-1\n");
+  EXPECT_TRUE(fs_->answersAtOnce(InodeTable::kRoot, "never-seen"))
+      << "the root listing is fresh: its absence is known";
+  EXPECT_TRUE(fs_->answersAtOnce(InodeTable::kRoot, "meta-data"));
+  clock_.advance(11s);
+  EXPECT_FALSE(fs_->answersAtOnce(InodeTable::kRoot, "meta-data")) << "past its TTL";
+  {
+    std::lock_guard lock(mu_);
+    answers_.erase("/latest/meta-data/placement/");
+  }
+  auto gone = at("meta-data/placement/region");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_TRUE(gone->negative) << "a listing that answers 404 has no entries";
+}
+
+}  // namespace
+}  // namespace mdfs::mount

@@ -22,6 +22,27 @@ std::vector<std::string> namesOf(const Snapshot& s, const Node& dir) {
   return out;
 }
 
+// Regression: carrying times over walked a remote directory's text offsets as node indices
+// (the daemon crashed when a refetched listing gained a name).
+TEST(Listing, ARefetchCarriesTimesOverAndListsOnlyTheNewName) {
+  // Many directories with long names: their text offsets lie far beyond the node count.
+  std::string body;
+  for (int i = 0; i < 40; ++i)
+    body += "directory-with-a-rather-long-name-" + std::to_string(i) + "/\n";
+  auto before = buildListing(specAt("meta-data"), body + "value\n", ListingStyle::plain, 1);
+  auto after =
+      buildListing(specAt("meta-data"), body + "value\nnew-fact\n", ListingStyle::plain, 2);
+  ASSERT_TRUE(before.ok() && after.ok());
+  ChangeList changes;
+  after.value()->inheritTimes(*before.value(), &changes);
+  EXPECT_EQ(changes.added, std::vector<std::string>{"new-fact"});
+  EXPECT_TRUE(changes.changed.empty() || changes.changed == std::vector<std::string>{""});
+  EXPECT_TRUE(changes.removed.empty());
+  EXPECT_EQ(after.value()->find("directory-with-a-rather-long-name-7")->mtime_ns, 1);
+  EXPECT_EQ(after.value()->find("value")->mtime_ns, 1);
+  EXPECT_EQ(after.value()->find("new-fact")->mtime_ns, 2);
+}
+
 TEST(Listing, DirectoriesAndValuesAreRemoteNodesInNameOrder) {
   auto snap = buildListing(specAt("meta-data"), "local-ipv4\nplacement/\nami-id\nhostname",
                            ListingStyle::plain, 1);

@@ -1,0 +1,404 @@
+// AWS, GCE and Azure mounted for real (issue 16): the tree against the scenario, economy,
+// freshness, AWS session tokens, secrets' modes, faults that never hang, well-known/ values
+// and cloud=auto over the fake DMI folders.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/mount_fixture.h"
+
+namespace mdfs::itest {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+emu::Options cloudOptions(emu::Cloud cloud) {
+  emu::Options o;
+  o.cloud = cloud;
+  return o;
+}
+
+// Regular files under `root` (symbolic links not followed), relative to it.
+std::vector<std::string> filesUnder(const std::string& root) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (ec) break;
+    if (it->is_regular_file(ec) && !it->is_symlink(ec)) {
+      out.push_back(fs::relative(it->path(), root).string());
+    }
+  }
+  return out;
+}
+
+std::string pointerOf(const std::string& prefix, const std::string& rel) {
+  std::string out = prefix;
+  for (char c : rel) {
+    if (c == '~') {
+      out += "~0";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::uint32_t modeOf(const std::string& path) {
+  return statOf(path).st_mode & 07777;
+}
+
+// Every file of the tree whose scenario value is a string or a number holds that value
+// (with the newline rule; user data byte for byte); every listed file can be read.
+void expectTreeMatchesScenario(const emu::Emulator& emulator, const Mount& m,
+                               const std::string& prefix, const std::vector<std::string>& blobs) {
+  std::size_t compared = 0;
+  const auto files = filesUnder(m.path());
+  ASSERT_GT(files.size(), 20U);
+  for (const auto& rel : files) {
+    int err = 0;
+    const std::string bytes = readFile(m.at(rel), &err);
+    EXPECT_EQ(err, 0) << rel;
+    if (rel.rfind("well-known", 0) == 0) continue;
+    auto value = emulator.data(pointerOf(prefix, rel));
+    if (!value) continue;
+    rapidjson::Document doc;
+    doc.Parse(value->c_str());
+    if (doc.HasParseError()) continue;
+    const bool blob = std::find(blobs.begin(), blobs.end(), rel) != blobs.end();
+    if (doc.IsString()) {
+      const std::string s(doc.GetString(), doc.GetStringLength());
+      EXPECT_EQ(bytes, blob ? s : s + "\n") << rel;
+      ++compared;
+    } else if (doc.IsNumber()) {
+      EXPECT_EQ(bytes, *value + "\n") << rel << " (numbers as sent)";
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 15U);
+}
+
+// Every resource was asked for once: nothing is fetched twice within its TTL.
+void expectEachGetOnce(const emu::Emulator& emulator) {
+  for (const auto& [key, count] : emulator.requestCounts()) {
+    if (key.rfind("GET ", 0) != 0) continue;
+    EXPECT_EQ(count, 1U) << key;
+  }
+}
+
+TEST(Clouds, AwsTreeMatchesTheScenarioAndAFullWalkUsesOneToken) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"ttl=3600"});
+  ASSERT_TRUE(m.mounted());
+  EXPECT_EQ(emulator.totalRequests(), 0U) << "mounting fetches nothing";
+  expectTreeMatchesScenario(emulator, m, "/latest/", {"user-data"});
+  EXPECT_EQ(emulator.requests("PUT", "/latest/api/token"), 1U);
+  expectEachGetOnce(emulator);
+  std::cout << "aws: full walk = " << emulator.totalRequests() << " requests\n";
+  // Links and index directories of public-keys.
+  std::error_code ec;
+  EXPECT_EQ(fs::read_symlink(m.at("meta-data/public-keys/by-name/alice-laptop"), ec), "../0");
+  EXPECT_NE(readFile(m.at("meta-data/public-keys/by-name/deploy-ci/openssh-key")).find("ssh-rsa"),
+            std::string::npos);
+  EXPECT_TRUE(S_ISDIR(statOf(m.at("meta-data")).st_mode));
+  EXPECT_TRUE(S_ISDIR(statOf(m.at("dynamic/instance-identity")).st_mode));
+}
+
+TEST(Clouds, AwsSecretsAre0400) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator);
+  EXPECT_EQ(modeOf(m.at("user-data")), 0400U);
+  EXPECT_EQ(modeOf(m.at("meta-data/iam/security-credentials")), 0500U);
+  EXPECT_EQ(modeOf(m.at("meta-data/iam/security-credentials/mdfs-web-role")), 0400U);
+  EXPECT_EQ(modeOf(m.at("meta-data/identity-credentials/ec2/security-credentials/ec2-instance")),
+            0400U);
+  EXPECT_EQ(modeOf(m.at("meta-data/instance-id")), 0444U);
+  EXPECT_EQ(modeOf(m.at("meta-data/iam/info")), 0444U);
+}
+
+TEST(Clouds, AwsValuesAreRefreshedOnTheirTtl) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"ttl=1"});
+  EXPECT_EQ(readFile(m.at("meta-data/instance-action")), "none\n");
+  ASSERT_TRUE(emulator.setData("/latest/meta-data/instance-action", "\"stop\"").ok());
+  EXPECT_TRUE(waitFor([&] { return readFile(m.at("meta-data/instance-action")) == "stop\n"; }, 5s));
+  // A new name in a listing appears within its TTL too.
+  ASSERT_TRUE(emulator.setData("/latest/meta-data/new-fact", "\"42\"").ok());
+  EXPECT_TRUE(waitFor([&] { return readFile(m.at("meta-data/new-fact")) == "42\n"; }, 5s));
+}
+
+TEST(Clouds, AwsSessionTokenExpiresAndIsRenewed) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  emulator.setTokenLifetimes(Seconds(2), Seconds(3600));
+  Mount m(emulator, {"ttl=1"});
+  int err = 0;
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+  EXPECT_EQ(emulator.requests("PUT", "/latest/api/token"), 1U);
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(500ms);
+    EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+    EXPECT_EQ(err, 0);
+  }
+  EXPECT_GE(emulator.requests("PUT", "/latest/api/token"), 2U) << "renewed ahead of expiry";
+  // A token the service forgot: 401, one new token, the read succeeds.
+  emulator.expireAllTokens();
+  std::this_thread::sleep_for(1100ms);
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+  EXPECT_EQ(err, 0);
+}
+
+TEST(Clouds, AwsHungServiceNeverHangsAReader) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"timeout=2", "ttl=1"});
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id")), "i-0a1b2c3d4e5f67890\n");
+  emu::Fault hang;
+  hang.kind = emu::Fault::Kind::hang;
+  emulator.addFault(hang);
+  const auto start = std::chrono::steady_clock::now();
+  int err = 0;
+  (void)readFile(m.at("meta-data/placement/region"), &err);
+  EXPECT_NE(err, 0) << "never fetched, so an error";
+  // The copy already held is served stale.
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 12s);
+  emulator.clearFaults();
+}
+
+TEST(Clouds, AwsTokenForbiddenFailsFast) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  emu::Fault off;
+  off.kind = emu::Fault::Kind::status;
+  off.status = 403;
+  off.method = "PUT";
+  off.path = "/latest/api/token";
+  emulator.addFault(off);
+  Mount m(emulator, {"timeout=3"});
+  const auto start = std::chrono::steady_clock::now();
+  int err = 0;
+  (void)readFile(m.at("meta-data/instance-id"), &err);
+  EXPECT_EQ(err, EACCES);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+}
+
+TEST(Clouds, GcpTreeMatchesTheScenarioWithNumbersAsSent) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::gcp));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"ttl=3600"});
+  ASSERT_TRUE(m.mounted());
+  EXPECT_EQ(emulator.totalRequests(), 0U);
+  expectTreeMatchesScenario(emulator, m, "/computeMetadata/v1/",
+                            {"instance/attributes/user-data", "instance/attributes/startup-script",
+                             "project/attributes/startup-script"});
+  expectEachGetOnce(emulator);
+  std::cout << "gcp: full walk = " << emulator.totalRequests() << " requests\n";
+  EXPECT_EQ(readFile(m.at("instance/id")), "4520031799277581759\n");
+}
+
+TEST(Clouds, GcpSecretsTokenAndIdentity) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::gcp));
+  ASSERT_TRUE(emulator.start().ok());
+  {
+    Mount m(emulator);
+    EXPECT_EQ(modeOf(m.at("instance/attributes/user-data")), 0400U);
+    EXPECT_EQ(modeOf(m.at("instance/attributes/startup-script")), 0400U);
+    EXPECT_EQ(modeOf(m.at("instance/service-accounts/default/token")), 0400U);
+    EXPECT_EQ(modeOf(m.at("instance/hostname")), 0444U);
+    rapidjson::Document token;
+    const std::string json = readFile(m.at("instance/service-accounts/default/token"));
+    token.Parse(json.c_str());
+    ASSERT_TRUE(token.IsObject()) << json;
+    EXPECT_TRUE(token.HasMember("access_token"));
+    EXPECT_GT(token["expires_in"].GetInt(), 60);
+    // Without an audience, no identity is listed: a listed name must be readable.
+    auto ls = run("ls " + quote(m.at("instance/service-accounts/default")));
+    EXPECT_EQ(ls.out.find("identity"), std::string::npos) << ls.out;
+    EXPECT_NE(ls.out.find("token"), std::string::npos) << ls.out;
+  }
+  Mount m(emulator, {"gcp_audience=https://example.com/api"});
+  EXPECT_EQ(modeOf(m.at("instance/service-accounts/default/identity")), 0400U);
+  int err = 0;
+  const std::string jwt = readFile(m.at("instance/service-accounts/default/identity"), &err);
+  EXPECT_EQ(err, 0);
+  EXPECT_EQ(std::count(jwt.begin(), jwt.end(), '.'), 2) << jwt;
+}
+
+TEST(Clouds, GcpAnswerWithoutMetadataFlavorIsRefused) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::gcp));
+  ASSERT_TRUE(emulator.start().ok());
+  emu::Fault impostor;
+  impostor.kind = emu::Fault::Kind::impostor;
+  emulator.addFault(impostor);
+  Mount m(emulator, {"timeout=2"});
+  int err = 0;
+  (void)readFile(m.at("instance/hostname"), &err);
+  EXPECT_NE(err, 0);
+  emulator.clearFaults();
+  EXPECT_TRUE(waitFor([&] {
+    return readFile(m.at("instance/hostname")) ==
+           "mdfs-test-1.europe-west1-b.c.mdfs-demo-project.internal\n";
+  }));
+}
+
+TEST(Clouds, AzureTreeSecretsAndIdentityToken) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::azure));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"azure_resource=https://management.azure.com/"});
+  ASSERT_TRUE(m.mounted());
+  EXPECT_EQ(emulator.totalRequests(), 0U);
+  EXPECT_EQ(readFile(m.at("instance/compute/vmId")), "5c08b38e-4d57-4c23-ac45-aca61037f084\n");
+  EXPECT_EQ(readFile(m.at("instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress")),
+            "10.1.0.4\n");
+  EXPECT_EQ(modeOf(m.at("instance/compute/userData")), 0400U);
+  EXPECT_EQ(modeOf(m.at("identity/oauth2/token")), 0400U);
+  rapidjson::Document token;
+  const std::string json = readFile(m.at("identity/oauth2/token"));
+  token.Parse(json.c_str());
+  ASSERT_TRUE(token.IsObject()) << json;
+  EXPECT_TRUE(token.HasMember("access_token"));
+  EXPECT_EQ(emulator.requests("GET", "/metadata/instance"), 1U);
+}
+
+TEST(Clouds, AzureUpdatingIsRetried) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::azure));
+  ASSERT_TRUE(emulator.start().ok());
+  emu::Fault updating;
+  updating.kind = emu::Fault::Kind::status;
+  updating.status = 410;
+  updating.count = 2;
+  emulator.addFault(updating);
+  Mount m(emulator, {"timeout=8"});
+  int err = 0;
+  EXPECT_EQ(readFile(m.at("instance/compute/vmSize"), &err), "Standard_D2s_v5\n");
+  EXPECT_EQ(err, 0);
+}
+
+struct WellKnownCase {
+  emu::Cloud cloud;
+  std::map<std::string, std::string> values;
+};
+
+class CloudWellKnown : public ::testing::TestWithParam<WellKnownCase> {};
+
+TEST_P(CloudWellKnown, ValuesFromTheCloudsOwnSources) {
+  emu::Emulator emulator(cloudOptions(GetParam().cloud));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator);
+  for (const auto& [name, value] : GetParam().values) {
+    int err = 0;
+    EXPECT_EQ(readFile(m.at("well-known/" + name), &err), value.empty() ? "" : value + "\n")
+        << name;
+    EXPECT_EQ(err, value.empty() ? ENOENT : 0) << name;
+  }
+  EXPECT_EQ(modeOf(m.at("well-known/userdata")), 0400U);
+  const std::string keys = readFile(m.at("well-known/ssh-key"));
+  EXPECT_NE(
+      keys.find("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFLyJmWmDBLSiRhdlQ7ogTYJFm9rET0XjWwP05Af8jmh"),
+      std::string::npos);
+  EXPECT_EQ(keys.find("alice:"), std::string::npos) << "GCE's user: prefixes are removed";
+  rapidjson::Document doc;
+  const std::string json = readFile(m.at("well-known.json"));
+  doc.Parse(json.c_str());
+  ASSERT_TRUE(doc.IsObject()) << json;
+  EXPECT_FALSE(doc.HasMember("userdata"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Clouds, CloudWellKnown,
+    ::testing::Values(WellKnownCase{emu::Cloud::aws,
+                                    {{"cloud", "aws"},
+                                     {"instance-id", "i-0a1b2c3d4e5f67890"},
+                                     {"hostname", "ip-10-0-1-23.eu-west-1.compute.internal"},
+                                     {"instance-type", "m7g.large"},
+                                     {"zone", "eu-west-1a"},
+                                     {"region", "eu-west-1"},
+                                     {"image-id", "ami-0c7217cdde317cfec"},
+                                     {"vpc-id", "vpc-0a1b2c3d4e5f60718"},
+                                     {"ipv4-private", "10.0.1.23"},
+                                     {"ipv4-public", "203.0.113.25"}}},
+                      WellKnownCase{
+                          emu::Cloud::gcp,
+                          {{"cloud", "gcp"},
+                           {"instance-id", "4520031799277581759"},
+                           {"hostname", "mdfs-test-1.europe-west1-b.c.mdfs-demo-project.internal"},
+                           {"instance-type", "e2-standard-2"},
+                           {"zone", "europe-west1-b"},
+                           {"region", "europe-west1"},
+                           {"vpc-id", "default"},
+                           {"ipv4-private", "10.132.0.7"},
+                           {"ipv4-public", "34.78.112.45"}}},
+                      WellKnownCase{emu::Cloud::azure,
+                                    {{"cloud", "azure"},
+                                     {"instance-id", "5c08b38e-4d57-4c23-ac45-aca61037f084"},
+                                     {"hostname", "mdfs-test-vm"},
+                                     {"instance-type", "Standard_D2s_v5"},
+                                     {"region", "westeurope"},
+                                     {"zone", "1"},
+                                     {"vpc-id", ""},
+                                     {"ipv4-private", "10.1.0.4"},
+                                     {"ipv4-public", "20.61.15.9"}}}));
+
+TEST(Clouds, GcpProjectKeysAreLeftOutWhenBlocked) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::gcp));
+  ASSERT_TRUE(emulator.start().ok());
+  ASSERT_TRUE(
+      emulator.setData("/computeMetadata/v1/instance/attributes/block-project-ssh-keys", "\"TRUE\"")
+          .ok());
+  Mount m(emulator);
+  const std::string keys = readFile(m.at("well-known/ssh-key"));
+  EXPECT_NE(keys.find("alice@laptop"), std::string::npos);
+  EXPECT_EQ(keys.find("carol@ops"), std::string::npos) << keys;
+}
+
+struct AutoCase {
+  std::string dmi;
+  emu::Cloud cloud;
+  std::string file;
+};
+
+class CloudAuto : public ::testing::TestWithParam<AutoCase> {};
+
+TEST_P(CloudAuto, DetectsTheCloudFromDmi) {
+  emu::Emulator emulator(cloudOptions(GetParam().cloud));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator,
+          {"cloud=auto", "dmi_dir=" + sourceDir() + "/tests/emulator/dmi/" + GetParam().dmi});
+  ASSERT_TRUE(m.mounted());
+  int err = 0;
+  EXPECT_FALSE(readFile(m.at(GetParam().file), &err).empty());
+  EXPECT_EQ(err, 0);
+  rapidjson::Document status;
+  const std::string json = readFile(m.at(".status"));
+  status.Parse(json.c_str());
+  ASSERT_TRUE(status.IsObject()) << json;
+  EXPECT_EQ(std::string(status["cloud"].GetString()), emu::cloudName(GetParam().cloud));
+  EXPECT_FALSE(std::string(status["cloud_reason"].GetString()).empty());
+  EXPECT_NE(m.log().find("cloud " + std::string(emu::cloudName(GetParam().cloud))),
+            std::string::npos)
+      << m.log();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Clouds, CloudAuto,
+    ::testing::Values(AutoCase{"aws-nitro", emu::Cloud::aws, "meta-data/instance-id"},
+                      AutoCase{"aws-xen", emu::Cloud::aws, "meta-data/instance-id"},
+                      AutoCase{"gcp", emu::Cloud::gcp, "instance/hostname"},
+                      AutoCase{"azure", emu::Cloud::azure, "instance/compute/vmId"},
+                      AutoCase{"unknown", emu::Cloud::ibm, "instance/name"}));
+
+}  // namespace
+}  // namespace mdfs::itest
