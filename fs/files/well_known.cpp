@@ -104,6 +104,24 @@ std::string envName(std::string_view fact) {
   return out;
 }
 
+FactRule factAt(std::string name, std::vector<std::string> paths,
+                std::vector<Transform> transforms) {
+  FactRule r;
+  r.name = std::move(name);
+  r.paths = std::move(paths);
+  r.transforms = std::move(transforms);
+  return r;
+}
+
+WellKnownTable tableFor(std::string cloud) {
+  FactRule fact;
+  fact.name = "cloud";
+  fact.constant = std::move(cloud);
+  WellKnownTable t;
+  t.facts.push_back(std::move(fact));
+  return t;
+}
+
 std::string applyTransform(Transform transform, std::string value) {
   switch (transform) {
     case Transform::none:

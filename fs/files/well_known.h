@@ -67,6 +67,12 @@ struct WellKnownTable {
   std::vector<FactRule> facts;
 };
 
+// A fact read from `paths`, then transformed in order.
+FactRule factAt(std::string name, std::vector<std::string> paths,
+                std::vector<Transform> transforms = {});
+// A table whose first fact is `cloud`, the cloud's own name ("ibm").
+WellKnownTable tableFor(std::string cloud);
+
 WellKnownTable ibmWellKnown();
 WellKnownTable awsWellKnown();
 WellKnownTable gcpWellKnown();

@@ -5,32 +5,22 @@
 namespace mdfs::files {
 
 WellKnownTable azureWellKnown() {
-  auto fact = [](std::string name, std::vector<std::string> paths) {
-    FactRule r;
-    r.name = std::move(name);
-    r.paths = std::move(paths);
-    return r;
-  };
-  WellKnownTable t;
-  FactRule cloud;
-  cloud.name = "cloud";
-  cloud.constant = "azure";
-  t.facts.push_back(cloud);
-  t.facts.push_back(fact("instance-id", {"instance/compute/vmId"}));
-  t.facts.push_back(fact("hostname", {"instance/compute/osProfile/computerName"}));
-  t.facts.push_back(fact("instance-type", {"instance/compute/vmSize"}));
-  t.facts.push_back(fact("region", {"instance/compute/location"}));
+  WellKnownTable t = tableFor("azure");
+  t.facts.push_back(factAt("instance-id", {"instance/compute/vmId"}));
+  t.facts.push_back(factAt("hostname", {"instance/compute/osProfile/computerName"}));
+  t.facts.push_back(factAt("instance-type", {"instance/compute/vmSize"}));
+  t.facts.push_back(factAt("region", {"instance/compute/location"}));
   // As served ("1"); absent when the VM is in no availability zone (an empty string).
-  t.facts.push_back(fact("zone", {"instance/compute/zone"}));
-  t.facts.push_back(fact("image-id", {"instance/compute/storageProfile/imageReference/id"}));
+  t.facts.push_back(factAt("zone", {"instance/compute/zone"}));
+  t.facts.push_back(factAt("image-id", {"instance/compute/storageProfile/imageReference/id"}));
   t.facts.push_back(
-      fact("ipv4-private", {"instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress"}));
+      factAt("ipv4-private", {"instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress"}));
   t.facts.push_back(
-      fact("ipv4-public", {"instance/network/interface/0/ipv4/ipAddress/0/publicIpAddress"}));
-  FactRule keys = fact("ssh-key", {"instance/compute/publicKeys/*/keyData"});
+      factAt("ipv4-public", {"instance/network/interface/0/ipv4/ipAddress/0/publicIpAddress"}));
+  FactRule keys = factAt("ssh-key", {"instance/compute/publicKeys/*/keyData"});
   keys.combine = Combine::lines;
   t.facts.push_back(keys);
-  FactRule userdata = fact("userdata", {"instance/compute/userData"});
+  FactRule userdata = factAt("userdata", {"instance/compute/userData"});
   userdata.secret = true;
   t.facts.push_back(userdata);
   return t;

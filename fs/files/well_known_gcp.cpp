@@ -5,43 +5,32 @@
 namespace mdfs::files {
 
 WellKnownTable gcpWellKnown() {
-  auto fact = [](std::string name, std::vector<std::string> paths,
-                 std::vector<Transform> transforms = {}) {
-    FactRule r;
-    r.name = std::move(name);
-    r.paths = std::move(paths);
-    r.transforms = std::move(transforms);
-    return r;
-  };
-  WellKnownTable t;
-  FactRule cloud;
-  cloud.name = "cloud";
-  cloud.constant = "gcp";
-  t.facts.push_back(cloud);
-  t.facts.push_back(fact("instance-id", {"instance/id"}));
-  t.facts.push_back(fact("hostname", {"instance/hostname"}));
+  WellKnownTable t = tableFor("gcp");
+  t.facts.push_back(factAt("instance-id", {"instance/id"}));
+  t.facts.push_back(factAt("hostname", {"instance/hostname"}));
   // projects/612349876543/machineTypes/e2-standard-2 -> e2-standard-2
-  t.facts.push_back(fact("instance-type", {"instance/machine-type"}, {Transform::last_path_part}));
+  t.facts.push_back(
+      factAt("instance-type", {"instance/machine-type"}, {Transform::last_path_part}));
   // projects/612349876543/zones/europe-west4-c -> europe-west4-c, its region europe-west4
-  t.facts.push_back(fact("zone", {"instance/zone"}, {Transform::last_path_part}));
-  t.facts.push_back(fact("region", {"instance/zone"},
-                         {Transform::last_path_part, Transform::drop_last_dash_part}));
-  t.facts.push_back(fact("image-id", {"instance/image"}));
+  t.facts.push_back(factAt("zone", {"instance/zone"}, {Transform::last_path_part}));
+  t.facts.push_back(factAt("region", {"instance/zone"},
+                           {Transform::last_path_part, Transform::drop_last_dash_part}));
+  t.facts.push_back(factAt("image-id", {"instance/image"}));
   // The VPC network of the primary interface: projects/N/networks/default -> default
   t.facts.push_back(
-      fact("vpc-id", {"instance/network-interfaces/0/network"}, {Transform::last_path_part}));
-  t.facts.push_back(fact("ipv4-private", {"instance/network-interfaces/0/ip"}));
+      factAt("vpc-id", {"instance/network-interfaces/0/network"}, {Transform::last_path_part}));
+  t.facts.push_back(factAt("ipv4-private", {"instance/network-interfaces/0/ip"}));
   t.facts.push_back(
-      fact("ipv4-public", {"instance/network-interfaces/0/access-configs/0/external-ip"}));
+      factAt("ipv4-public", {"instance/network-interfaces/0/access-configs/0/external-ip"}));
   // "user:key" lines of the instance, then of the project unless the instance blocks them.
-  FactRule keys = fact("ssh-key", {"instance/attributes/ssh-keys", "project/attributes/ssh-keys"},
-                       {Transform::gce_ssh_keys});
+  FactRule keys = factAt("ssh-key", {"instance/attributes/ssh-keys", "project/attributes/ssh-keys"},
+                         {Transform::gce_ssh_keys});
   keys.combine = Combine::lines;
   keys.multiline = true;
   keys.blocked_by = "instance/attributes/block-project-ssh-keys";
   keys.blocked_from = 1;
   t.facts.push_back(keys);
-  FactRule userdata = fact("userdata", {"instance/attributes/user-data"});
+  FactRule userdata = factAt("userdata", {"instance/attributes/user-data"});
   userdata.secret = true;
   t.facts.push_back(userdata);
   return t;
