@@ -19,6 +19,7 @@ cd "$root" || exit 1
 export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:strict_string_checks=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1"
+export LSAN_OPTIONS="suppressions=$root/tests/lsan.supp"  # why: in the file
 
 configs=("$@")
 ((${#configs[@]})) || configs=(plain asan tsan)

@@ -351,12 +351,14 @@ HttpResponse GcpPersonality::accountToken(const HttpRequest& request, const std:
     w.StartObject();
     w.Key("compute_engine");
     w.StartObject();
+    // A named string: a temporary bound to the pairs' references would die before the loop.
+    const std::string zone = a.zone.substr(a.zone.rfind('/') + 1);
     for (const auto& [k, v] :
          {std::pair<const char*, const std::string&>{"instance_id", a.instance_id},
           {"instance_name", a.instance_name},
           {"project_id", a.project_id},
           {"project_number", a.project_number},
-          {"zone", a.zone.substr(a.zone.rfind('/') + 1)}}) {
+          {"zone", zone}}) {
       w.Key(k);
       w.String(v);
     }
