@@ -163,6 +163,9 @@ constexpr Rule kSanitizer[] = {
     // clang-format off
     {"sigaltstack"}, {"sched_yield"}, {"nanosleep"}, {"clock_nanosleep"}, {"gettid"},
     {"getdents"},
+    // TSan starts a background thread in the keeper too: a thread's set-up and its clock.
+    {"gettimeofday"}, {"clock_gettime"}, {"rseq"}, {"set_robust_list"}, {"mprotect"},
+    {"clone3", When::enosys},
     // clang-format on
     {"ptrace"},
     {"wait4"},
@@ -263,6 +266,17 @@ void reportTrappedCall(int /*sig*/, siginfo_t* info, void* /*context*/) {
   raise(SIGSYS);
 }
 
+// libseccomp's SCMP_A0() and friends are C compound literals, which C++ compilers only
+// accept as an extension (clang warns): the same comparison, built field by field.
+scmp_arg_cmp argCmp(unsigned arg, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  scmp_arg_cmp c{};
+  c.arg = arg;
+  c.op = op;
+  c.datum_a = a;
+  c.datum_b = b;
+  return c;
+}
+
 int addRule(scmp_filter_ctx ctx, int nr, When when) {
   constexpr std::uint64_t kNamespaces = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                         CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
@@ -273,31 +287,31 @@ int addRule(scmp_filter_ctx ctx, int nr, When when) {
       return seccomp_rule_add(ctx, allow, nr, 0);
     case When::socket_family:
       for (scmp_datum_t family : {AF_UNIX, AF_INET, AF_INET6}) {
-        if (int rc = seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, family)); rc != 0)
+        if (int rc = seccomp_rule_add(ctx, allow, nr, 1, argCmp(0, SCMP_CMP_EQ, family)); rc != 0)
           return rc;
       }
       return 0;
     case When::unix_pair:
-      return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+      return seccomp_rule_add(ctx, allow, nr, 1, argCmp(0, SCMP_CMP_EQ, AF_UNIX));
     case When::no_namespaces:
-      return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_MASKED_EQ, kNamespaces, 0));
+      return seccomp_rule_add(ctx, allow, nr, 1, argCmp(0, SCMP_CMP_MASKED_EQ, kNamespaces, 0));
     case When::read_only:
-      return seccomp_rule_add(ctx, allow, nr, 1, SCMP_A2(SCMP_CMP_MASKED_EQ, kWriting, 0));
+      return seccomp_rule_add(ctx, allow, nr, 1, argCmp(2, SCMP_CMP_MASKED_EQ, kWriting, 0));
     case When::terminal_queries:
       for (unsigned long request : {FIONREAD, FIONBIO, TCGETS}) {
-        if (int rc = seccomp_rule_add(ctx, allow, nr, 1, SCMP_A1(SCMP_CMP_EQ, request)); rc != 0)
+        if (int rc = seccomp_rule_add(ctx, allow, nr, 1, argCmp(1, SCMP_CMP_EQ, request)); rc != 0)
           return rc;
       }
       return 0;
     case When::thread_names:
       for (scmp_datum_t option : {PR_SET_NAME, PR_GET_NAME}) {
-        if (int rc = seccomp_rule_add(ctx, allow, nr, 1, SCMP_A0(SCMP_CMP_EQ, option)); rc != 0)
+        if (int rc = seccomp_rule_add(ctx, allow, nr, 1, argCmp(0, SCMP_CMP_EQ, option)); rc != 0)
           return rc;
       }
       return 0;
     case When::own_process:
       return seccomp_rule_add(ctx, allow, nr, 1,
-                              SCMP_A0(SCMP_CMP_EQ, static_cast<std::uint64_t>(getpid())));
+                              argCmp(0, SCMP_CMP_EQ, static_cast<std::uint64_t>(getpid())));
     case When::enosys:
       return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
   }
