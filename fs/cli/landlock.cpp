@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "cli/build_flags.h"
 
@@ -53,6 +56,19 @@ std::uint16_t portOfResolve(const std::string& entry) {
   return ec == std::errc() && port < 65536 ? static_cast<std::uint16_t>(port) : 0;
 }
 
+// The file named by suppressions= in LSAN_OPTIONS, if any.
+std::optional<std::string> leakSuppressionsFile() {
+  const char* options = std::getenv("LSAN_OPTIONS");  // NOLINT(concurrency-mt-unsafe): one thread
+  if (options == nullptr) return std::nullopt;
+  const std::string_view text(options);
+  const std::string_view key = "suppressions=";
+  const auto at = text.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  const auto start = at + key.size();
+  const auto end = text.find(':', start);
+  return std::string(text.substr(start, end == std::string_view::npos ? end : end - start));
+}
+
 }  // namespace
 
 LandlockPolicy daemonPolicy(const std::string& endpoint, const std::vector<std::string>& resolve,
@@ -78,6 +94,8 @@ LandlockPolicy daemonPolicy(const std::string& endpoint, const std::vector<std::
     // Sanitizer reports read /proc/self/maps and run a symbolizer from /usr/bin.
     for (const char* path : {"/proc", "/usr/bin", "/dev"})
       p.executable.emplace_back(path);
+    // LeakSanitizer reads its suppressions when it finds a leak, at exit.
+    if (auto file = leakSuppressionsFile()) p.read_only.push_back(*file);
   }
   if (auto port = portOf(endpoint)) p.connect_ports.push_back(port);
   for (const auto& entry : resolve) {
