@@ -162,6 +162,7 @@ struct Transfer {
   std::size_t cap;
   std::string body;
   bool over_cap = false;
+  bool answered = false;  // a status line arrived: the service is alive, however slow
   std::string request_id;
   std::string retry_after;
   std::string etag;
@@ -186,6 +187,7 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t count, void* user
   const std::string_view line(data, n);
   if (line.starts_with("HTTP/")) {
     // A new response (after "100 Continue") starts over.
+    transfer->answered = true;
     transfer->request_id.clear();
     transfer->retry_after.clear();
     transfer->etag.clear();
@@ -495,11 +497,14 @@ TransferError HttpTransport::Impl::failure(CURLcode rc, const HttpRequest& reque
   const std::string what = request.method + " " + request.url;
   const std::string detail = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc);
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    TransferError silent =
-        makeTransferError(Outcome::timed_out,
-                          what + ": no answer within " + millisText(timeout) + " (" + detail + ")");
-    silent.silent = true;
-    return silent;
+    // A service that began to answer (a slow or never-ending body) is not an outage: the
+    // other endpoints must not be held back for it.
+    TransferError timed_out = makeTransferError(
+        Outcome::timed_out,
+        what + (transfer.answered ? ": answer not complete within " : ": no answer within ") +
+            millisText(timeout) + " (" + detail + ")");
+    timed_out.silent = !transfer.answered;
+    return timed_out;
   }
   if (transfer.over_cap || rc == CURLE_FILESIZE_EXCEEDED) {
     return makeTransferError(Outcome::oversized, what + ": response larger than the limit of " +

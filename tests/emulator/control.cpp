@@ -18,7 +18,7 @@ namespace {
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 using Kind = Fault::Kind;
 
-constexpr std::array<std::pair<Kind, std::string_view>, 8> kKindNames = {{
+constexpr std::array<std::pair<Kind, std::string_view>, 13> kKindNames = {{
     {Kind::latency, "latency"},
     {Kind::status, "status"},
     {Kind::reset, "reset"},
@@ -27,6 +27,11 @@ constexpr std::array<std::pair<Kind, std::string_view>, 8> kKindNames = {{
     {Kind::malformed, "malformed"},
     {Kind::oversized, "oversized"},
     {Kind::impostor, "impostor"},
+    {Kind::overlong, "overlong"},
+    {Kind::endless, "endless"},
+    {Kind::trickle, "trickle"},
+    {Kind::redirect, "redirect"},
+    {Kind::body, "body"},
 }};
 
 bool matches(const Fault& f, std::string_view method, std::string_view path) {
@@ -132,6 +137,18 @@ void FaultSet::hang() {
   cv_.wait(lock, [&] { return shutdown_ || generation_ != generation; });
 }
 
+bool FaultSet::sleepUnlessCleared(Millis duration, std::uint64_t generation) {
+  std::unique_lock lock(mu_);
+  const auto over = [&] { return shutdown_ || generation_ != generation; };
+  cv_.wait_for(lock, duration, over);
+  return !over();
+}
+
+std::uint64_t FaultSet::generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
+
 void FaultSet::releaseWaiters() {
   {
     std::lock_guard lock(mu_);
@@ -187,7 +204,17 @@ std::optional<HttpResponse> faultResponse(const Fault& fault, FaultSet& faults,
     case Kind::latency:
     case Kind::truncate:
     case Kind::impostor:
-      return std::nullopt;  // the normal answer, delayed, cut short or undressed by the caller
+    case Kind::overlong:
+    case Kind::endless:
+    case Kind::trickle:
+      return std::nullopt;  // the normal answer, delivered badly by the caller
+    case Kind::redirect:
+      r = jsonResponse(fault.status >= 300 && fault.status <= 399 ? fault.status : 302,
+                       R"({"moved":true})");
+      r.headers.emplace_back("Location", fault.location);
+      return r;
+    case Kind::body:
+      return jsonResponse(200, fault.body);
     case Kind::status: {
       r = personality.error(fault.status, "Injected failure (emulator fault).");
       if (fault.retry_after_s >= 0) {
@@ -223,7 +250,7 @@ Result<Fault> faultFromJson(std::string_view text) {
     return makeError(EINVAL,
                      std::string("unknown fault kind \"") + kind->GetString() +
                          "\" (latency, status, reset, hang, truncate, malformed, oversized, "
-                         "impostor)");
+                         "impostor, overlong, endless, trickle, redirect, body)");
   }
   f.kind = named->first;
   for (const auto& m : doc.GetObject()) {
@@ -233,9 +260,12 @@ Result<Fault> faultFromJson(std::string_view text) {
       return makeError(EINVAL, "fault field \"" + name + "\" has a bad value");
     };
     if (name == "kind") continue;
-    if (name == "method" || name == "path") {
+    if (name == "method" || name == "path" || name == "location" || name == "body") {
       if (!v.IsString()) return bad();
-      (name == "method" ? f.method : f.path) = v.GetString();
+      (name == "method" ? f.method
+       : name == "path" ? f.path
+       : name == "body" ? f.body
+                        : f.location) = std::string(v.GetString(), v.GetStringLength());
     } else if (name == "latency_ms") {
       if (!v.IsInt64() || v.GetInt64() < 0) return bad();
       f.latency = Millis(v.GetInt64());
@@ -279,6 +309,10 @@ std::string faultToJson(const Fault& f) {
     w.Uint64(f.oversized_bytes);
     w.Key("count");
     w.Int(f.count);
+    w.Key("location");
+    w.String(f.location);
+    w.Key("body");
+    w.String(f.body);
     w.EndObject();
   });
 }
@@ -298,7 +332,8 @@ HttpResponse ControlApi::handle(const HttpRequest& request) const {
                         R"("GET /_emulator/scenario","GET|PUT|POST|DELETE /_emulator/data",)"
                         R"("GET|POST|DELETE /_emulator/faults","GET|PUT /_emulator/service",)"
                         R"("GET|PUT /_emulator/keys_pagination",)"
-                        R"("PUT /_emulator/legacy_token_status","GET /_emulator/cloud",)"
+                        R"("PUT /_emulator/legacy_token_status","PUT /_emulator/token_expires_in",)"
+                        R"("GET /_emulator/cloud",)"
                         R"("GET|PUT /_emulator/aws/imdsv1"]})");
   }
   if (path == "/_emulator/counters" && get) {
@@ -430,6 +465,14 @@ HttpResponse ControlApi::handle(const HttpRequest& request) const {
     }
     return jsonResponse(
         200, std::string(R"({"allowed":)") + (emu_.awsImdsV1Allowed() ? "true" : "false") + "}");
+  }
+  if (path == "/_emulator/token_expires_in" && set) {
+    if (auto error = parseObject(request.body, body)) return *error;
+    const auto* claimed = member(body, "expires_in");
+    if (claimed == nullptr || !claimed->IsString())
+      return badRequest(R"(expected {"expires_in": "JSON number text, or empty"})");
+    emu_.setReportedTokenExpiresIn(claimed->GetString());
+    return okResponse();
   }
   if (path == "/_emulator/legacy_token_status" && set) {
     if (auto error = parseObject(request.body, body)) return *error;

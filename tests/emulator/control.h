@@ -32,6 +32,10 @@ class FaultSet {
 
   bool sleep(Millis duration);  // false when shut down meanwhile
   void hang();                  // until clear(), releaseWaiters() or shutdown()
+  // Waits `duration`; false when, before or meanwhile, the faults were cleared (or waiters
+  // released) since `generation()` was read, or the set was shut down.
+  bool sleepUnlessCleared(Millis duration, std::uint64_t generation);
+  [[nodiscard]] std::uint64_t generation() const;
   void releaseWaiters();
   void shutdown();  // for good: every wait returns at once
 

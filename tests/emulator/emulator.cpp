@@ -114,8 +114,32 @@ struct Emulator::Impl {
     if (match.fault) replaced = faultResponse(*match.fault, faults, *personality);
     HttpResponse response = replaced ? std::move(*replaced) : personality->serve(request);
     if (kind == Fault::Kind::truncate) response.delivery = HttpResponse::Delivery::truncate;
+    if (match.fault) pace(*match.fault, response);
     if (kind != Fault::Kind::impostor) personality->decorate(response);
     return response;
+  }
+
+  // The slow kinds keep their connection busy until the fault is cleared or stop().
+  void pace(const Fault& fault, HttpResponse& response) {
+    using Delivery = HttpResponse::Delivery;
+    switch (fault.kind) {
+      case Fault::Kind::overlong:
+        response.delivery = Delivery::overlong;
+        break;
+      case Fault::Kind::endless:
+        response.delivery = Delivery::endless;
+        response.pace = fault.latency.count() > 0 ? fault.latency : Millis(200);
+        break;
+      case Fault::Kind::trickle:
+        response.delivery = Delivery::trickle;
+        response.pace = fault.latency.count() > 0 ? fault.latency : Millis(1000);
+        break;
+      default:
+        return;
+    }
+    response.pause = [this, generation = faults.generation()](Millis d) {
+      return faults.sleepUnlessCleared(d, generation);
+    };
   }
 
   HttpResponse handleControlPort(const HttpRequest& request) const {
@@ -327,6 +351,9 @@ void Emulator::setKeysPaginated(bool paginated) {
 }
 bool Emulator::keysPaginated() const {
   return impl_->switches.keys_paginated.load();
+}
+void Emulator::setReportedTokenExpiresIn(std::string json_number) {
+  impl_->token_settings.setReportedExpiresIn(std::move(json_number));
 }
 void Emulator::setLegacyTokenStatus(int status) {
   impl_->token_settings.legacy_token_status.store(status);

@@ -50,6 +50,14 @@ struct Fault {
     oversized,  // 200 with a valid JSON body of `oversized_bytes`
     impostor,   // the normal answer without the headers only the real service sends
                 // (GCE's Metadata-Flavor: Google): something else answered
+    overlong,   // the normal answer with a Content-Length twice its size: the whole body,
+                // then silence until the fault is cleared or stop(), then close
+    endless,    // the normal answer chunked: half the body, then a space every `latency`
+                // (200 ms when 0) and never the last chunk, until cleared or stop()
+    trickle,    // the normal answer, one byte every `latency` (1 s when 0)
+    redirect,   // `status` (302 unless a 3xx is set) with Location: `location`
+    body,       // 200 with `body` as it is (any bytes): a service answering nonsense
+                // of the caller's choosing (token answers, looping pages)
   };
   Kind kind = Kind::status;
   std::string method;
@@ -58,6 +66,8 @@ struct Fault {
   int status = 500;
   int retry_after_s = -1;  // >= 0 adds "Retry-After: N"
   std::size_t oversized_bytes = std::size_t{8} << 20;
+  std::string location = "http://192.0.2.1/metadata/v1/instance";  // redirect
+  std::string body;                                                // body
   int count = -1;  // apply to the next `count` matching requests only; -1 = until cleared
 };
 
@@ -132,6 +142,10 @@ class Emulator {
   // IBM: versions after `date` (YYYY-MM-DD) get 400 invalid_version_range; "" = none.
   Status setNewestVersion(std::string_view date);
   void setLegacyTokenStatus(int status);  // default 200 on /instance_identity/v1/token
+  // IBM: identity token answers say `expires_in` is this JSON text ("0", "-5",
+  // "99999999999999999999") while the token stays valid for the lifetime it was given;
+  // "" = the truth (the default).
+  void setReportedTokenExpiresIn(std::string json_number);
   [[nodiscard]] bool keysPaginated() const;
 
  private:

@@ -735,6 +735,50 @@ struct HttpServer::Impl {
     deliver(std::move(response), conn.get(), res);
   }
 
+  // The slow and never-ending answers: each write waits `pace` through `pause`, which
+  // ends the delivery (and so the connection) when it answers false. A client that went
+  // away makes the next write fail, which ends it too.
+  static void deliverPaced(HttpResponse response, HttpResponse::Delivery delivery,
+                           httplib::Response& res) {
+    using Delivery = HttpResponse::Delivery;
+    // An empty first chunk would be the last one.
+    auto body = std::make_shared<std::string>(response.body.empty() ? " " : response.body);
+    const Millis pace = response.pace;
+    std::function<bool(Millis)> pause = std::move(response.pause);
+    if (!pause) {
+      pause = [](Millis d) {
+        std::this_thread::sleep_for(d);
+        return true;
+      };
+    }
+    if (delivery == Delivery::endless) {
+      res.set_chunked_content_provider(
+          response.content_type, [body, pace, pause](std::size_t offset, httplib::DataSink& sink) {
+            if (offset == 0)
+              return sink.write(body->data(), std::max<std::size_t>(1, body->size() / 2));
+            return pause(pace) && sink.write(" ", 1);
+          });
+      return;
+    }
+    if (delivery == Delivery::overlong) {
+      res.set_content_provider(body->size() * 2 + 16, response.content_type,
+                               [body, pause](std::size_t, std::size_t, httplib::DataSink& sink) {
+                                 if (sink.write(body->data(), body->size())) {
+                                   while (pause(Millis(100))) {
+                                   }
+                                 }
+                                 return false;
+                               });
+      return;
+    }
+    res.set_content_provider(
+        body->size(), response.content_type,
+        [body, pace, pause](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+          if (offset > 0 && !pause(pace)) return false;
+          return sink.write(body->data() + offset, 1);
+        });
+  }
+
   static void deliver(HttpResponse response, Connection* conn, httplib::Response& res) {
     res.status = response.status;
     for (const auto& [name, value] : response.headers)
@@ -763,6 +807,11 @@ struct HttpServer::Impl {
             });
         break;
       }
+      case Delivery::overlong:
+      case Delivery::endless:
+      case Delivery::trickle:
+        deliverPaced(std::move(response), delivery, res);
+        break;
       case Delivery::reset:
       case Delivery::close:
         if (conn != nullptr) {

@@ -46,12 +46,21 @@ struct HttpResponse {
     truncate,  // headers with the full Content-Length, half the body, then close
     reset,     // nothing at all: the connection is reset (RST)
     close,     // nothing at all: the connection is closed (FIN)
+    overlong,  // a Content-Length twice the body's, the whole body, then silence until
+               // `pause` says stop; then close
+    endless,   // chunked: the first half of the body, then one space every `pace`, with no
+               // last chunk, until `pause` says stop
+    trickle,   // the whole body with its Content-Length, one byte every `pace`
   };
   int status = 200;
   std::string content_type = "application/json; charset=utf-8";
   HeaderList headers;
   std::string body;
   Delivery delivery = Delivery::normal;
+  // overlong, endless, trickle: the time between writes, and an interruptible sleep that
+  // answers false when the delivery must end (the fault was cleared, the server stops).
+  Millis pace{1000};
+  std::function<bool(Millis)> pause;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

@@ -292,7 +292,8 @@ std::string iamClaims(const Profile& profile, const std::string& account, std::i
 }
 
 std::string tokenResponse(const std::string& token, WallTime created, std::int64_t expires_in,
-                          const std::optional<std::string>& nonce) {
+                          const std::optional<std::string>& nonce,
+                          const std::string& reported_expires_in) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
   w.StartObject();
@@ -303,7 +304,11 @@ std::string tokenResponse(const std::string& token, WallTime created, std::int64
   w.Key("expires_at");
   w.String(rfc3339(created + Seconds(expires_in)));
   w.Key("expires_in");
-  w.Int64(expires_in);
+  if (reported_expires_in.empty()) {
+    w.Int64(expires_in);
+  } else {
+    w.RawValue(reported_expires_in.data(), reported_expires_in.size(), rapidjson::kNumberType);
+  }
   if (nonce) {
     w.Key("nonce");
     w.String(*nonce);
@@ -378,8 +383,9 @@ HttpResponse IdentityApi::createToken(const HttpRequest& request, bool legacy) c
   const std::string token =
       signJwt(R"({"alg":"HS256","kid":"VSI-CR_emulator","typ":"JWT"})", claims, signing_key_);
   tokens_.add(token, TokenKind::identity, Seconds(expires_in));
-  return jsonResponse(legacy ? settings_.legacy_token_status.load() : 201,
-                      tokenResponse(token, now, expires_in, req.nonce));
+  return jsonResponse(
+      legacy ? settings_.legacy_token_status.load() : 201,
+      tokenResponse(token, now, expires_in, req.nonce, settings_.reportedExpiresIn()));
 }
 
 HttpResponse IdentityApi::createIamToken(const HttpRequest& request, bool legacy) const {
@@ -396,7 +402,7 @@ HttpResponse IdentityApi::createIamToken(const HttpRequest& request, bool legacy
       signJwt(R"({"alg":"HS256","kid":"emulator","typ":"JWT"})",
               iamClaims(std::get<Profile>(chosen), account, iat, iat + lifetime), signing_key_);
   tokens_.add(token, TokenKind::iam, Seconds(lifetime));
-  return jsonResponse(legacy ? 200 : 201, tokenResponse(token, now, lifetime, std::nullopt));
+  return jsonResponse(legacy ? 200 : 201, tokenResponse(token, now, lifetime, std::nullopt, {}));
 }
 
 }  // namespace mdfs::emu

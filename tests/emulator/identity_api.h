@@ -45,6 +45,19 @@ struct TokenSettings {
   std::atomic<std::int64_t> identity_cap_s{0};
   std::atomic<std::int64_t> iam_lifetime_s{3600};
   std::atomic<int> legacy_token_status{200};
+  // What identity token answers claim as expires_in (JSON text); empty = the truth.
+  void setReportedExpiresIn(std::string json_number) {
+    std::lock_guard lock(mu_);
+    reported_expires_in_ = std::move(json_number);
+  }
+  [[nodiscard]] std::string reportedExpiresIn() const {
+    std::lock_guard lock(mu_);
+    return reported_expires_in_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::string reported_expires_in_;
 };
 
 class IdentityApi {

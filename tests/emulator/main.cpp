@@ -78,17 +78,20 @@ Control API (JSON in and out; on the API port and on --control-port):
                                         (instead of ?pointer=: {"pointer": P, "value": V})
   GET  /_emulator/faults                active faults
   POST /_emulator/faults                add one: {"kind": "latency|status|reset|hang|
-                                        truncate|malformed|oversized|impostor",
+                                        truncate|malformed|oversized|impostor|
+                                        overlong|endless|trickle|redirect|body",
                                         "method": "GET",
                                         "path": "/metadata/v1/keys" | "/metadata/*" | "*",
                                         "latency_ms", "status", "retry_after_s",
-                                        "oversized_bytes", "count": N (next N requests)}
+                                        "oversized_bytes", "location", "body",
+                                        "count": N (next N requests)}
   DELETE /_emulator/faults              clear all faults (releases hung requests)
   GET  /_emulator/service               {"enabled": true|false}
   PUT  /_emulator/service               {"enabled": false, "duration_ms"?: N}: disabled =
                                         connections refused, open ones reset
   GET|PUT /_emulator/keys_pagination    {"paginated": true|false}
   PUT  /_emulator/legacy_token_status   {"status": 200..299}
+  PUT  /_emulator/token_expires_in      {"expires_in": "0"}: what token answers claim
   GET  /_emulator/cloud                 {"cloud": "ibm|aws|gcp|azure"}
   GET|PUT /_emulator/aws/imdsv1         {"allowed": true|false}: tokenless AWS GETs
 

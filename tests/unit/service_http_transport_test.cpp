@@ -15,6 +15,7 @@
 #include <variant>
 #include <vector>
 
+#include "emulator/emulator.h"
 #include "service/http_transport.h"
 
 namespace mdfs::service {
@@ -114,6 +115,38 @@ TEST(ServiceHttpTransport, ShortContentLengthDoesNotPoisonTheNextRequest) {
   EXPECT_EQ(bodyOf(transport.perform(request, deadline())), "ok");
   EXPECT_EQ(bodyOf(transport.perform(request, deadline())), "ok");
   EXPECT_EQ(server.connections(), 2);  // the poisoned one, then one good one kept alive
+}
+
+TransferError timedOutAgainst(emu::Fault::Kind kind) {
+  emu::Emulator emulator{emu::Options{}};
+  EXPECT_TRUE(emulator.start().ok());
+  emu::Fault fault;
+  fault.kind = kind;
+  fault.latency = std::chrono::seconds(10);
+  emulator.addFault(fault);
+  Logger quiet(LogLevel::error, [](LogLevel, std::string_view) {});
+  HttpTransport transport(TransportOptions{}, quiet);
+  HttpRequest request;
+  request.url = emulator.url() + "/metadata/v1/keys";
+  const auto result =
+      transport.perform(request, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+  emulator.clearFaults();
+  const auto* failure = std::get_if<TransferError>(&result);
+  EXPECT_NE(failure, nullptr);
+  return failure != nullptr ? *failure : TransferError{};
+}
+
+// Issue 11 §1: a body trickled past the timeout was reported as "no answer", which held
+// back every other endpoint ("requests fail at once until it answers again").
+TEST(ServiceHttpTransport, ATimeoutAfterTheStatusLineIsNotSilence) {
+  const TransferError slow = timedOutAgainst(emu::Fault::Kind::trickle);
+  EXPECT_EQ(slow.outcome, Outcome::timed_out);
+  EXPECT_FALSE(slow.silent);
+  EXPECT_NE(slow.error.message.find("answer not complete within"), std::string::npos)
+      << slow.error.message;
+  const TransferError hung = timedOutAgainst(emu::Fault::Kind::hang);
+  EXPECT_EQ(hung.outcome, Outcome::timed_out);
+  EXPECT_TRUE(hung.silent);
 }
 
 }  // namespace
