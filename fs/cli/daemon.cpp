@@ -43,6 +43,19 @@ service::TransportOptions transportOptions(const Config& c) {
   return t;
 }
 
+// Long polls held at once (each a thread and a connection); more watched resources than
+// this are refreshed on their TTL.
+constexpr std::size_t kMaxLongPolls = 16;
+
+std::unique_ptr<service::HttpTransport> longPollTransport(const Config& c, service::Cloud cloud,
+                                                          const Logger& log) {
+  if (cloud != service::Cloud::gcp) return nullptr;
+  service::TransportOptions t = transportOptions(c);
+  t.attempt_timeout = service::kGcpMaxChangeWait + c.timeout + Seconds(5);
+  t.pool_size = kMaxLongPolls;
+  return std::make_unique<service::HttpTransport>(std::move(t), log);
+}
+
 cache::CachePolicy cachePolicy(const Config& c) {
   cache::CachePolicy p;
   p.ttl = c.ttl;
@@ -199,6 +212,9 @@ class Background {
 //   - the cache's refresher, and the cache's fetch workers (a fixed pool, started by the
 //     first job): listings fetch their child endpoints there in parallel, and refreshes run
 //     there so a hanging endpoint never delays another.
+//   - the cache's long polls (GCE only): one thread per watched resource, up to
+//     kMaxLongPolls, each holding one bounded wait_for_change on long_poll_http_; ended by
+//     the last poller's going (the wait is cancelled) or by the cache's stop.
 //   - the service's prober: while the service does not answer, it asks again in the
 //     background; requests fail at once meanwhile.
 //   - the signal thread: SIGTERM, SIGINT and SIGHUP are handled there, blocked elsewhere.
@@ -247,6 +263,7 @@ Daemon::Daemon(Config config)
       log_(config_.debug ? LogLevel::debug : LogLevel::info, Logger::stderrSink()),
       api_(apiConfig(config_)),
       http_(transportOptions(config_), log_),
+      long_poll_http_(longPollTransport(config_, detected_.cloud, log_)),
       health_(http_, probeOf(config_, api_, detected_.cloud), healthPolicy(config_), clock_, log_),
       tokens_(api_, http_, clock_, log_, &health_),
       client_(api_, http_, tokens_, log_, &health_),
@@ -274,6 +291,7 @@ Daemon::Daemon(Config config)
       session_(fs_, log_) {
   addIdentityFiles();
   addCloudFiles();
+  addChangeWaiter();
   fs_.addDynamicFile(status_.file());
   fs_.addDynamicFile(metrics_.file());
   for (auto& file : well_known_.files())
@@ -301,7 +319,8 @@ std::unique_ptr<service::CloudClient> Daemon::makeCloudClient() {
     case service::Cloud::aws:
       return std::make_unique<service::AwsClient>(aws_, http_, *aws_tokens_, log_, &health_);
     case service::Cloud::gcp:
-      return std::make_unique<service::GcpClient>(gcp_, http_, log_, &health_);
+      return std::make_unique<service::GcpClient>(gcp_, http_, log_, &health_,
+                                                  long_poll_http_.get());
     case service::Cloud::azure:
       return std::make_unique<service::AzureClient>(azure_, http_, log_, &health_);
     case service::Cloud::ibm:
@@ -324,6 +343,17 @@ void Daemon::addCloudFiles() {
       "identity/oauth2/token",
       [this, path](Deadline deadline) { return cloud_client_->get(path, "", deadline, nullptr); },
       clock_, log_));
+}
+
+void Daemon::addChangeWaiter() {
+  if (detected_.cloud != service::Cloud::gcp) return;
+  auto* gcp = static_cast<service::GcpClient*>(cloud_client_.get());
+  cache_.setChangeWaiter(
+      [gcp](const tree::EndpointSpec& spec, const std::string& etag, Seconds wait,
+            Deadline deadline, FetchStats& stats, const std::atomic<bool>& cancel) {
+        return gcp->waitForChange(spec.api_path, etag, wait, deadline, stats, &cancel);
+      },
+      kMaxLongPolls, service::kGcpMaxChangeWait);
 }
 
 files::Sources Daemon::observed() const {
@@ -485,7 +515,10 @@ Status Daemon::serve() {
   threads_ = std::make_unique<Threads>(*this);
   threads_->start();
   // Requests still under way (a refresh of a hung endpoint) end now, not at their timeout.
-  Status served = session_.loop(config_.max_threads, [this] { http_.close(); });
+  Status served = session_.loop(config_.max_threads, [this] {
+    http_.close();
+    if (long_poll_http_) long_poll_http_->close();
+  });
   threads_.reset();
   Status unmounted = unmountNow();
   if (!served) {

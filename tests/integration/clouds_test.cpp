@@ -1,12 +1,16 @@
 // AWS, GCE and Azure mounted for real (issue 16): the tree against the scenario, economy,
 // freshness, AWS session tokens, secrets' modes, faults that never hang, well-known/ values
 // and cloud=auto over the fake DMI folders.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <rapidjson/document.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <map>
 #include <string>
@@ -252,6 +256,87 @@ TEST(Clouds, GcpAnswerWithoutMetadataFlavorIsRefused) {
     return readFile(m.at("instance/hostname")) ==
            "mdfs-test-1.europe-west1-b.c.mdfs-demo-project.internal\n";
   }));
+}
+
+// GCE watching (issue 16): a poller of a GCE file is woken by the service's own
+// wait_for_change, not by refetches on the TTL.
+class GcpWatch : public ::testing::Test {
+ protected:
+  static constexpr const char* kHostname = "/computeMetadata/v1/instance/hostname";
+  struct Woken {
+    short revents = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  void SetUp() override { ASSERT_TRUE(emulator_.start().ok()); }
+  void TearDown() override {
+    if (fd_ >= 0) close(fd_);
+  }
+  // Opens and reads the mount's instance/hostname, as a sysfs reader holds it.
+  std::string openHostname(const Mount& m) {
+    fd_ = open(m.at("instance/hostname").c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd_, 0);
+    return reread();
+  }
+  std::string reread() const {
+    std::string out;
+    char buf[4096];
+    lseek(fd_, 0, SEEK_SET);
+    ssize_t n = 0;
+    while ((n = read(fd_, buf, sizeof buf)) > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+  Woken pollPri(std::chrono::milliseconds limit) const {
+    pollfd p{fd_, POLLPRI, 0};
+    const int n = poll(&p, 1, static_cast<int>(limit.count()));
+    return {static_cast<short>(n > 0 ? p.revents : 0), std::chrono::steady_clock::now()};
+  }
+  std::uint64_t longPolls() const {
+    return emulator_.requests("GET", std::string(kHostname) + "?wait_for_change");
+  }
+
+  emu::Emulator emulator_{cloudOptions(emu::Cloud::gcp)};
+  int fd_ = -1;
+};
+
+TEST_F(GcpWatch, PollWakesWithinASecondOfAChangeWithALongTtl) {
+  Mount m(emulator_, {"ttl=300"});
+  EXPECT_EQ(openHostname(m), "mdfs-test-1.europe-west1-b.c.mdfs-demo-project.internal\n");
+  EXPECT_EQ(pollPri(2000ms).revents, 0) << "nothing changed";
+  EXPECT_TRUE(waitFor([&] { return longPolls() >= 1; }, 5s)) << "a long poll is held";
+  auto woken = std::async(std::launch::async, [this] { return pollPri(10000ms); });
+  std::this_thread::sleep_for(300ms);
+  const auto changed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(emulator_.setData(kHostname, "\"renamed.example.internal\"").ok());
+  const Woken w = woken.get();
+  EXPECT_EQ(w.revents & (POLLPRI | POLLERR), POLLPRI | POLLERR);
+  EXPECT_LT(w.at - changed_at, 1500ms) << "woken by the long poll, not a 300 s TTL";
+  EXPECT_EQ(reread(), "renamed.example.internal\n");
+  EXPECT_EQ(emulator_.requests("GET", kHostname), 1U)
+      << "the first read only: the change came through wait_for_change";
+  EXPECT_GE(longPolls(), 1U);
+  // A stop with a long poll held is as fast as any (the transport ends it).
+  auto held = std::async(std::launch::async, [this] { return pollPri(10000ms); });
+  std::this_thread::sleep_for(500ms);
+  const auto stop_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(m.stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_at, 4s);
+  (void)held.get();
+}
+
+TEST_F(GcpWatch, LongPollsEndWithTheLastPoller) {
+  Mount m(emulator_, {"ttl=1"});
+  (void)openHostname(m);
+  EXPECT_EQ(pollPri(2500ms).revents, 0) << "long polls answered unchanged wake nobody";
+  EXPECT_GE(longPolls(), 1U);
+  EXPECT_EQ(emulator_.requests("GET", kHostname), 1U) << "no refetch on the 1 s TTL";
+  close(fd_);
+  fd_ = -1;
+  // The poller is dropped at the first wake-up it leaves unanswered, then the wait ends.
+  std::this_thread::sleep_for(4s);
+  const std::uint64_t after = longPolls();
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(longPolls(), after) << "no long poll without a poller";
 }
 
 TEST(Clouds, AzureTreeSecretsAndIdentityToken) {
