@@ -256,11 +256,13 @@ void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadlin
 void ResourceCache::refreshInBackground(const std::vector<int>& endpoints) {
   for (int endpoint : worthFetching(endpoints)) {
     Lease lease;
+    Millis timeout{0};
     {
       MutexLock lock(mu_);
       lease = leaseOf(endpoint);  // the job may outlive the caller's own lease
+      timeout = backgroundTimeout(entry(endpoint));
     }
-    (void)workers_.post([this, lease] { (void)load(lease.id, deadlineIn(policy_.fetch_timeout)); });
+    (void)workers_.post([this, lease, timeout] { (void)load(lease.id, deadlineIn(timeout)); });
   }
 }
 
@@ -751,8 +753,18 @@ std::vector<int> ResourceCache::claimDueRefreshes() {
   return due;
 }
 
+Millis ResourceCache::backgroundTimeout(const Entry& e) const {
+  if (!e.error) return policy_.fetch_timeout;
+  return std::max(policy_.fetch_timeout, policy_.failing_refresh_timeout);
+}
+
 void ResourceCache::refresh(int endpoint) {
-  (void)load(endpoint, deadlineIn(policy_.fetch_timeout));
+  Millis timeout{0};
+  {
+    MutexLock lock(mu_);
+    timeout = backgroundTimeout(entry(endpoint));
+  }
+  (void)load(endpoint, deadlineIn(timeout));
   MutexLock lock(mu_);
   entries_.at(static_cast<std::size_t>(endpoint))->refreshing = false;
 }

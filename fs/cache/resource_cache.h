@@ -42,7 +42,12 @@ struct CachePolicy {
   Millis error_hold{1000};      // a failure with nothing to serve is repeated this long
   Millis stale_retry{2000};     // while serving stale data, refetch at most this often
   Millis fetch_timeout{10000};  // deadline of a background refresh
-  unsigned workers = 8;         // fetches of independent endpoints running at once
+  // Deadline of a background refetch of data whose last fetch failed (readers meanwhile
+  // get the stale copy at once): longer where the service is known to come back slowly
+  // (Azure's 410 "IMDS is updating", up to 70 s), its retries backing off within it.
+  // Zero: fetch_timeout.
+  Millis failing_refresh_timeout{0};
+  unsigned workers = 8;  // fetches of independent endpoints running at once
   // Resources found by path (the text clouds' listings and values, resource()): at most this
   // many are held, and their snapshots at most this many bytes; the least recently used of
   // those nobody holds a Lease on are dropped to make room.
@@ -231,6 +236,8 @@ class ResourceCache {
   std::optional<View> servable(const Entry& e, SteadyTime now) const REQUIRES(mu_);
   std::optional<SteadyTime> refreshDue(const Entry& e) const REQUIRES(mu_);
   void refresherLoop() EXCLUDES(mu_);
+  // The deadline of a background fetch of `e` (failing_refresh_timeout while it fails).
+  [[nodiscard]] Millis backgroundTimeout(const Entry& e) const REQUIRES(mu_);
   [[nodiscard]] Entry& entry(int endpoint) const;
   [[nodiscard]] Seconds ttlFor(const tree::EndpointSpec& spec) const;
   [[nodiscard]] Lease leaseOf(int id) REQUIRES(mu_);

@@ -56,12 +56,17 @@ std::unique_ptr<service::HttpTransport> longPollTransport(const Config& c, servi
   return std::make_unique<service::HttpTransport>(std::move(t), log);
 }
 
-cache::CachePolicy cachePolicy(const Config& c) {
+// Azure's IMDS answers 410 while it updates, for up to 70 s (docs/clouds/azure.md).
+constexpr Millis kAzureUpdatingWindow{70000};
+
+cache::CachePolicy cachePolicy(const Config& c, service::Cloud cloud) {
   cache::CachePolicy p;
   p.ttl = c.ttl;
   p.overrides = c.ttl_overrides;
   p.max_stale = c.max_stale;
   p.fetch_timeout = c.timeout;
+  // A refetch that failed (410) goes on in the background, the stale copy served meanwhile.
+  if (cloud == service::Cloud::azure) p.failing_refresh_timeout = kAzureUpdatingWindow;
   return p;
 }
 
@@ -120,6 +125,10 @@ service::AzureConfig azureConfig(const Config& c) {
   azure.endpoint = c.endpoint;
   azure.api_version = c.azure_api_version;
   azure.retry.retry_gone = true;  // 410: IMDS is updating, back within 70 s
+  // Attempts backing off to 8 s apart until the deadline: the 70 s of a background refetch
+  // (kAzureUpdatingWindow), or a reader's own timeout=.
+  azure.retry.max_attempts = 32;
+  azure.retry.max_backoff = Millis(8000);
   return azure;
 }
 
@@ -276,8 +285,8 @@ Daemon::Daemon(Config config)
               : nullptr),
       cloud_client_(makeCloudClient()),
       catalog_(config_.api_version, detected_.cloud, treeOptions(config_)),
-      cache_(catalog_, cachePolicy(config_), renderOptions(config_), fetcher(cloudClient()), clock_,
-             log_),
+      cache_(catalog_, cachePolicy(config_, detected_.cloud), renderOptions(config_),
+             fetcher(cloudClient()), clock_, log_),
       fs_(catalog_, cache_, inodes_, filesystemOptions(config_), clock_),
       iam_(config_.trusted_profile.empty()
                ? nullptr

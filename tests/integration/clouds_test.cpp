@@ -372,6 +372,61 @@ TEST(Clouds, AzureUpdatingIsRetried) {
   EXPECT_EQ(err, 0);
 }
 
+// 410 for a while (issue 16): readers get the copy they had at once, the refetch goes on
+// in the background with backoff, and the new data arrives once IMDS is back.
+TEST(Clouds, AzureUpdatingServesStaleWhileRetryingInTheBackground) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::azure));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"ttl=1", "timeout=2"});
+  const std::string vm_size = m.at("instance/compute/vmSize");
+  int err = 0;
+  EXPECT_EQ(readFile(vm_size, &err), "Standard_D2s_v5\n");
+  emu::Fault updating;
+  updating.kind = emu::Fault::Kind::status;
+  updating.status = 410;
+  updating.path = "/metadata/instance*";
+  emulator.addFault(updating);
+  ASSERT_TRUE(emulator.setData("/metadata/instance/compute/vmSize", "\"Standard_D4s_v5\"").ok());
+  std::this_thread::sleep_for(1200ms);  // past the TTL
+  for (int i = 0; i < 6; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(readFile(vm_size, &err), "Standard_D2s_v5\n") << "the stale copy";
+    EXPECT_EQ(err, 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms) << "never past timeout=";
+    std::this_thread::sleep_for(500ms);
+  }
+  const std::uint64_t during = emulator.requests("GET", "/metadata/instance");
+  EXPECT_GE(during, 4U) << "retried meanwhile";
+  // Nobody reads from now on: the refetch under way goes on by itself.
+  std::this_thread::sleep_for(2s);
+  emulator.clearFaults();
+  std::this_thread::sleep_for(10s);  // backoff is at most 8 s
+  const std::uint64_t after = emulator.requests("GET", "/metadata/instance");
+  EXPECT_GT(after, during) << "the refetch under way went on";
+  EXPECT_EQ(readFile(vm_size, &err), "Standard_D4s_v5\n")
+      << "the background refetch brought the new data once IMDS was back (a failing copy "
+         "would be served stale)\n"
+      << m.log();
+}
+
+// Without data to serve, a reader waits for its own timeout= only, not IMDS's 70 s.
+TEST(Clouds, AzureUpdatingWithoutDataFailsWithinTheTimeout) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::azure));
+  ASSERT_TRUE(emulator.start().ok());
+  emu::Fault updating;
+  updating.kind = emu::Fault::Kind::status;
+  updating.status = 410;
+  emulator.addFault(updating);
+  Mount m(emulator, {"timeout=2"});
+  const auto start = std::chrono::steady_clock::now();
+  int err = 0;
+  (void)readFile(m.at("instance/compute/vmSize"), &err);
+  EXPECT_NE(err, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3500ms);
+  EXPECT_GE(emulator.requests("GET", "/metadata/instance"), 2U) << "retried within it";
+  emulator.clearFaults();
+}
+
 struct WellKnownCase {
   emu::Cloud cloud;
   std::map<std::string, std::string> values;
