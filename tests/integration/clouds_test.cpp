@@ -199,6 +199,57 @@ TEST(Clouds, AwsTokenForbiddenFailsFast) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
+// -o ipv6 only changes the default endpoint (unit-tested); endpoint= still names the service.
+TEST(Clouds, AwsIpv6KeepsTheGivenEndpoint) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"ipv6"});
+  int err = 0;
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+  EXPECT_EQ(err, 0);
+  EXPECT_NE(m.log().find("from " + emulator.url()), std::string::npos) << m.log();
+}
+
+// IMDSv1 (issue 16): with the token PUT refused, GETs without a token are sent only when
+// aws_imdsv1 allows them; otherwise the read fails, and the log says why.
+class AwsTokenRefused : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(emulator_.start().ok());
+    emulator_.setAwsImdsV1Allowed(true);  // the service would answer tokenless GETs
+    emu::Fault refused;
+    refused.kind = emu::Fault::Kind::status;
+    refused.status = 403;
+    refused.method = "PUT";
+    refused.path = "/latest/api/token";
+    emulator_.addFault(refused);
+  }
+  emu::Emulator emulator_{cloudOptions(emu::Cloud::aws)};
+};
+
+TEST_F(AwsTokenRefused, Imdsv1FallbackWhenAllowed) {
+  Mount m(emulator_, {"aws_imdsv1", "timeout=3"});
+  int err = 0;
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+  EXPECT_EQ(err, 0);
+  EXPECT_GE(emulator_.requests("PUT", "/latest/api/token"), 1U) << "IMDSv2 is tried first";
+  EXPECT_EQ(emulator_.requests("GET", "/latest/meta-data/instance-id"), 1U);
+  EXPECT_NE(m.log().find("IMDSv1 allowed"), std::string::npos) << m.log();
+}
+
+TEST_F(AwsTokenRefused, NoTokenlessGetWithoutTheOption) {
+  Mount m(emulator_, {"timeout=3"});
+  int err = 0;
+  (void)readFile(m.at("meta-data/instance-id"), &err);
+  EXPECT_EQ(err, EACCES);
+  EXPECT_EQ(emulator_.requests("GET", "/latest/meta-data/instance-id"), 0U)
+      << "never without a token unless aws_imdsv1 is given";
+  EXPECT_TRUE(
+      waitFor([&] { return m.log().find("IMDSv2 token request") != std::string::npos; }, 3s))
+      << m.log();
+  EXPECT_NE(m.log().find("HTTP 403"), std::string::npos) << m.log();
+}
+
 TEST(Clouds, GcpTreeMatchesTheScenarioWithNumbersAsSent) {
   emu::Emulator emulator(cloudOptions(emu::Cloud::gcp));
   ASSERT_TRUE(emulator.start().ok());
