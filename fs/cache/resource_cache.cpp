@@ -46,9 +46,11 @@ struct ResourceCache::Entry {
   int failures_in_row = 0;
   WallTime failing_since{};
 
-  bool accessed = false;    // read since the last successful fetch
-  bool refreshing = false;  // claimed by the refresher
-  int watchers = 0;         // watch() minus unwatch() calls: watched while positive
+  bool accessed = false;     // read since the last successful fetch
+  bool refreshing = false;   // claimed by the refresher
+  bool long_polled = false;  // a long poll keeps it (instead of the refresher)
+  std::string etag;          // the last successful answer's ETag, when the service sends one
+  int watchers = 0;          // watch() minus unwatch() calls: watched while positive
 
   // Resources found by path (ResourceCache::resource) only.
   std::unique_ptr<tree::EndpointSpec> own_spec;
@@ -77,8 +79,16 @@ struct ResourceCache::Fetched {
   tree::ChangeList changes;
   FetchStats stats;
   Millis took{0};
+  bool waited = false;  // a long poll's answer: its time is no fetch latency
   SteadyTime at{};
   WallTime at_wall{};
+};
+
+// A long poll's thread and what stops it; kept (by endpoint) until the cache stops.
+struct ResourceCache::LongPoll {
+  std::thread thread;
+  std::atomic<bool> cancel{false};  // nobody watches any more: end the wait under way
+  bool running = false;             // ResourceCache::mu_
 };
 
 ResourceCache::ResourceCache(const tree::Catalog& catalog, CachePolicy policy,
@@ -113,9 +123,14 @@ void ResourceCache::stop() {
   {
     MutexLock lock(mu_);
     stopping_ = true;
+    for (auto& [endpoint, poll] : long_polls_) {
+      if (poll) poll->cancel = true;
+    }
   }
   wake_.notify_all();
+  long_poll_wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  joinLongPolls();
   workers_.stop();
   MutexLock lock(mu_);
   on_change_ = nullptr;
@@ -124,6 +139,13 @@ void ResourceCache::stop() {
 void ResourceCache::setChangeCallback(ChangeCallback callback) {
   MutexLock lock(mu_);
   on_change_ = std::move(callback);
+}
+
+void ResourceCache::setChangeWaiter(ChangeWaiter waiter, std::size_t max_waits, Seconds max_wait) {
+  MutexLock lock(mu_);
+  waiter_ = std::move(waiter);
+  max_waits_ = max_waits;
+  max_wait_ = std::max(max_wait, Seconds(1));
 }
 
 ResourceCache::Entry& ResourceCache::entry(int endpoint) const {
@@ -234,11 +256,13 @@ void ResourceCache::prefetch(const std::vector<int>& endpoints, Deadline deadlin
 void ResourceCache::refreshInBackground(const std::vector<int>& endpoints) {
   for (int endpoint : worthFetching(endpoints)) {
     Lease lease;
+    Millis timeout{0};
     {
       MutexLock lock(mu_);
       lease = leaseOf(endpoint);  // the job may outlive the caller's own lease
+      timeout = backgroundTimeout(entry(endpoint));
     }
-    (void)workers_.post([this, lease] { (void)load(lease.id, deadlineIn(policy_.fetch_timeout)); });
+    (void)workers_.post([this, lease, timeout] { (void)load(lease.id, deadlineIn(timeout)); });
   }
 }
 
@@ -285,8 +309,24 @@ Result<View> ResourceCache::fetchAndPublish(int endpoint, Deadline deadline) {
   const auto start = std::chrono::steady_clock::now();
   auto body = fetcher_(*e.spec, deadline, stats);
   Fetched fetched = build(e, std::move(body), std::move(previous), deadline);
-  fetched.stats = stats;
+  fetched.stats = std::move(stats);
   fetched.took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
+  return publish(endpoint, std::move(fetched));
+}
+
+Result<View> ResourceCache::publishAnswer(int endpoint, Result<std::string> body, FetchStats stats,
+                                          Millis took) {
+  Entry& e = entry(endpoint);
+  std::shared_ptr<const tree::Snapshot> previous;
+  {
+    MutexLock lock(mu_);
+    previous = e.snapshot;
+  }
+  Fetched fetched =
+      build(e, std::move(body), std::move(previous), deadlineIn(policy_.fetch_timeout));
+  fetched.stats = std::move(stats);
+  fetched.took = took;
+  fetched.waited = true;
   return publish(endpoint, std::move(fetched));
 }
 
@@ -374,6 +414,7 @@ void ResourceCache::recordSuccess(Entry& e, const Fetched& f, LogLines& lines) {
   e.expires = f.at + e.ttl;
   e.expires_wall = f.at_wall + e.ttl;
   e.accessed = false;
+  e.etag = f.absent ? std::string() : f.stats.etag;
 }
 
 Result<View> ResourceCache::publish(int endpoint, Fetched f) {
@@ -396,7 +437,7 @@ Result<View> ResourceCache::publish(int endpoint, Fetched f) {
     ++e.fetches;
     e.retries += static_cast<std::uint64_t>(f.stats.retries);
     e.http_requests += static_cast<std::uint64_t>(f.stats.attempts);
-    latency_.add(std::chrono::duration<double>(f.took).count());
+    if (!f.waited) latency_.add(std::chrono::duration<double>(f.took).count());
     if (f.failure) {
       recordFailure(e, *f.failure, lines);
     } else {
@@ -472,7 +513,7 @@ void ResourceCache::unpin(int id) {
 }
 
 bool ResourceCache::evictable(const Entry& e) const {
-  return e.found() && e.pins <= 0 && e.watchers <= 0 && !e.refreshing;
+  return e.found() && e.pins <= 0 && e.watchers <= 0 && !e.refreshing && !e.long_polled;
 }
 
 int ResourceCache::freeSlot() {
@@ -548,14 +589,28 @@ void ResourceCache::watch(int endpoint) {
     MutexLock lock(mu_);
     auto& e = entries_.at(static_cast<std::size_t>(endpoint));
     if (!e || ++e->watchers != 1) return;
+    startLongPoll(endpoint);
     kicked_ = true;  // the refresher's sleep was computed without this endpoint
   }
   wake_.notify_one();
 }
 
 void ResourceCache::unwatch(int endpoint) {
+  {
+    MutexLock lock(mu_);
+    auto& e = entries_.at(static_cast<std::size_t>(endpoint));
+    if (!e || --e->watchers != 0) return;
+    if (auto it = long_polls_.find(endpoint); it != long_polls_.end() && it->second) {
+      it->second->cancel = true;
+    }
+  }
+  long_poll_wake_.notify_all();
+}
+
+bool ResourceCache::longPolled(int endpoint) const {
   MutexLock lock(mu_);
-  if (auto& e = entries_.at(static_cast<std::size_t>(endpoint))) --e->watchers;
+  const auto& e = entries_.at(static_cast<std::size_t>(endpoint));
+  return e && e->long_polled;
 }
 
 int ResourceCache::watchers(int endpoint) const {
@@ -564,11 +619,111 @@ int ResourceCache::watchers(int endpoint) const {
   return e ? e->watchers : 0;
 }
 
+// A long poll (setChangeWaiter) replaces the refresher for a watched endpoint: tokens are
+// made on request and never waited on, and a full pool leaves the rest to the TTL.
+void ResourceCache::startLongPoll(int endpoint) {
+  if (!waiter_ || stopping_) return;
+  Entry& e = entry(endpoint);
+  if (e.spec->no_stale) return;
+  auto& slot = long_polls_[endpoint];
+  if (slot && slot->running) {
+    slot->cancel = false;  // watched again before its loop noticed: it goes on
+    return;
+  }
+  std::size_t running = 0;
+  for (const auto& [id, poll] : long_polls_)
+    running += poll && poll->running ? 1 : 0;
+  if (running >= max_waits_) return;
+  // A loop that ended gave up the lock for good: joining it here is immediate.
+  if (slot && slot->thread.joinable()) slot->thread.join();
+  if (!slot) slot = std::make_unique<LongPoll>();
+  slot->cancel = false;
+  slot->running = true;
+  e.long_polled = true;
+  LongPoll& poll = *slot;
+  poll.thread = std::thread([this, endpoint, &poll] { longPollLoop(endpoint, poll); });
+}
+
+void ResourceCache::longPollLoop(int endpoint, LongPoll& poll) {
+  Millis backoff{0};
+  for (;;) {
+    std::string etag;
+    {
+      MutexLock lock(mu_);
+      Entry& e = entry(endpoint);
+      // Whether to go on and whether the loop runs are decided together: a watch() that
+      // finds it running relies on it going on.
+      // Answers without an ETag, or a 404, have nothing to wait from: the TTL keeps those.
+      const bool unwaitable = e.hasData() && !e.error && e.etag.empty();
+      if (stopping_ || e.watchers <= 0 || unwaitable) {
+        e.long_polled = false;
+        poll.running = false;
+        kicked_ = true;  // still watched: the refresher takes over
+        wake_.notify_one();
+        return;
+      }
+      etag = e.etag;
+    }
+    bool ok = true;
+    if (etag.empty()) {
+      // Nothing to wait from yet (never fetched, or failing): a plain fetch.
+      ok = load(endpoint, deadlineIn(policy_.fetch_timeout)).ok();
+      MutexLock lock(mu_);
+      ok = ok && !entry(endpoint).error;
+    } else {
+      ok = waitOnce(endpoint, poll, etag);
+    }
+    backoff = ok ? Millis(0)
+                 : std::min<Millis>(std::max<Millis>(backoff * 2, Millis(1000)), Millis(30000));
+    if (!ok) pauseLongPoll(endpoint, backoff);
+  }
+}
+
+bool ResourceCache::waitOnce(int endpoint, LongPoll& poll, const std::string& etag) {
+  const Entry& e = entry(endpoint);
+  const Seconds wait = std::clamp(e.ttl, Seconds(1), max_wait_);
+  FetchStats stats;
+  const auto start = std::chrono::steady_clock::now();
+  Result<std::string> body =
+      waiter_(*e.spec, etag, wait, deadlineIn(wait + policy_.fetch_timeout), stats, poll.cancel);
+  const auto took = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
+  if (poll.cancel) return true;  // nobody watches (or the cache stops): the loop ends
+  if (!body.ok() && body.error().kind != ErrorKind::not_found) {
+    log_.debug("waiting for a change of " + e.spec->api_path + ": " + body.error().describe());
+    // What readers get now (the old copy, or the error) comes from a plain fetch, retried
+    // as any other; the wait starts again after a pause.
+    (void)load(endpoint, deadlineIn(policy_.fetch_timeout));
+    return false;
+  }
+  (void)publishAnswer(endpoint, std::move(body), std::move(stats), took);
+  return true;
+}
+
+void ResourceCache::pauseLongPoll(int endpoint, Millis pause) {
+  UniqueLock lock(mu_);
+  (void)long_poll_wake_.wait_for(lock, pause, [this, endpoint]() REQUIRES(mu_) {
+    return stopping_ || entry(endpoint).watchers <= 0;
+  });
+}
+
+void ResourceCache::joinLongPolls() {
+  std::vector<std::thread*> threads;
+  {
+    MutexLock lock(mu_);
+    for (auto& [endpoint, poll] : long_polls_) {
+      if (poll && poll->thread.joinable()) threads.push_back(&poll->thread);
+    }
+  }
+  // stopping_ is set: no loop starts any more, so the map holds still.
+  for (std::thread* t : threads)
+    t->join();
+}
+
 // When an entry's background refresh is due: ahead of expiry for data being read, when its
 // TTL ends for data being watched (absent data included: it may appear), or the next retry
 // while a failed refetch leaves the old copy in service.
 std::optional<SteadyTime> ResourceCache::refreshDue(const Entry& e) const {
-  if (e.refreshing) return std::nullopt;
+  if (e.refreshing || e.long_polled) return std::nullopt;
   const bool watched = e.watchers > 0 && e.hasData();
   if (!watched && (e.snapshot == nullptr || !e.accessed)) return std::nullopt;
   if (e.error) return e.retry_at;
@@ -598,8 +753,18 @@ std::vector<int> ResourceCache::claimDueRefreshes() {
   return due;
 }
 
+Millis ResourceCache::backgroundTimeout(const Entry& e) const {
+  if (!e.error) return policy_.fetch_timeout;
+  return std::max(policy_.fetch_timeout, policy_.failing_refresh_timeout);
+}
+
 void ResourceCache::refresh(int endpoint) {
-  (void)load(endpoint, deadlineIn(policy_.fetch_timeout));
+  Millis timeout{0};
+  {
+    MutexLock lock(mu_);
+    timeout = backgroundTimeout(entry(endpoint));
+  }
+  (void)load(endpoint, deadlineIn(timeout));
   MutexLock lock(mu_);
   entries_.at(static_cast<std::size_t>(endpoint))->refreshing = false;
 }

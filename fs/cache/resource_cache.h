@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -41,7 +42,12 @@ struct CachePolicy {
   Millis error_hold{1000};      // a failure with nothing to serve is repeated this long
   Millis stale_retry{2000};     // while serving stale data, refetch at most this often
   Millis fetch_timeout{10000};  // deadline of a background refresh
-  unsigned workers = 8;         // fetches of independent endpoints running at once
+  // Deadline of a background refetch of data whose last fetch failed (readers meanwhile
+  // get the stale copy at once): longer where the service is known to come back slowly
+  // (Azure's 410 "IMDS is updating", up to 70 s), its retries backing off within it.
+  // Zero: fetch_timeout.
+  Millis failing_refresh_timeout{0};
+  unsigned workers = 8;  // fetches of independent endpoints running at once
   // Resources found by path (the text clouds' listings and values, resource()): at most this
   // many are held, and their snapshots at most this many bytes; the least recently used of
   // those nobody holds a Lease on are dropped to make room.
@@ -60,6 +66,13 @@ struct Lease {
 // that does not exist comes back as an Error of kind not_found.
 using Fetcher =
     std::function<Result<std::string>(const tree::EndpointSpec&, Deadline, FetchStats&)>;
+
+// Waits on the service for an endpoint's body to change from the one tagged `etag` (GCE's
+// wait_for_change): the new body, or the same one when `wait` passes. One attempt, ended
+// early by `cancel`; fills stats.etag like a Fetcher.
+using ChangeWaiter = std::function<Result<std::string>(
+    const tree::EndpointSpec&, const std::string& etag, Seconds wait, Deadline, FetchStats&,
+    const std::atomic<bool>& cancel)>;
 
 // Whether an endpoint's existence changed with a fetch.
 enum class Presence { unchanged, appeared, vanished };
@@ -134,6 +147,12 @@ class ResourceCache {
 
   // Call before the first fetch.
   void setChangeCallback(ChangeCallback callback) EXCLUDES(mu_);
+  // With a waiter (before the first watch()), a watched endpoint whose answers carry an
+  // ETag is kept by a long poll instead of refetches on its TTL: one background thread per
+  // such endpoint (at most `max_waits` at once; beyond them, the TTL) holds one bounded
+  // wait for a change, publishes what it brings and waits again, until nobody watches.
+  // `max_wait` bounds each wait; its HTTP deadline is that and fetch_timeout.
+  void setChangeWaiter(ChangeWaiter waiter, std::size_t max_waits, Seconds max_wait) EXCLUDES(mu_);
 
   // The endpoint's data for a reader: fresh from the cache, fetched now (or joined to the
   // fetch under way) within `deadline`, or the last good copy while the service fails.
@@ -162,11 +181,14 @@ class ResourceCache {
 
   // Something waits for the endpoint's data to change (a poll(2) on one of its files): while
   // it is watched, the refresher fetches it again when its TTL ends, read or not, so a change
-  // is seen within one TTL and a round trip. Counted: every watch() is undone by one
-  // unwatch(), in either order (racing callers may unwatch first; watched while positive).
+  // is seen within one TTL and a round trip (or a long poll waits for it: setChangeWaiter).
+  // Counted: every watch() is undone by one unwatch(), in either order (racing callers may unwatch
+  // first; watched while positive).
   void watch(int endpoint) EXCLUDES(mu_);
   void unwatch(int endpoint) EXCLUDES(mu_);
   [[nodiscard]] int watchers(int endpoint) const EXCLUDES(mu_);
+  // Whether a long poll keeps the endpoint now.
+  [[nodiscard]] bool longPolled(int endpoint) const EXCLUDES(mu_);
 
   void startRefresher();
   void stop() EXCLUDES(mu_);
@@ -183,6 +205,16 @@ class ResourceCache {
  private:
   struct Entry;
   struct Fetched;
+  struct LongPoll;
+  // Starts (or keeps) the long poll of a newly watched endpoint when one may run.
+  void startLongPoll(int endpoint) REQUIRES(mu_);
+  void longPollLoop(int endpoint, LongPoll& poll) EXCLUDES(mu_);
+  // One wait for a change, published; false when it failed (the caller backs off).
+  bool waitOnce(int endpoint, LongPoll& poll, const std::string& etag) EXCLUDES(mu_);
+  // Sleeps `pause` unless the cache stops or nobody watches `endpoint` any more.
+  void pauseLongPoll(int endpoint, Millis pause) EXCLUDES(mu_);
+  // The long polls' threads, once none can start any more.
+  void joinLongPolls() EXCLUDES(mu_);
   // What a reader should get without fetching: a view, an error, or nothing (fetch).
   std::optional<Result<View>> fromCache(Entry& e, bool reader) REQUIRES(mu_);
   [[nodiscard]] std::vector<int> worthFetching(const std::vector<int>& endpoints) const
@@ -195,12 +227,17 @@ class ResourceCache {
                               std::shared_ptr<const tree::Snapshot> previous,
                               Deadline deadline) const;
   Result<View> publish(int endpoint, Fetched fetched) EXCLUDES(mu_);
+  // An answer obtained without the fetcher (a long poll), built and published.
+  Result<View> publishAnswer(int endpoint, Result<std::string> body, FetchStats stats, Millis took)
+      EXCLUDES(mu_);
   using LogLines = std::vector<std::pair<LogLevel, std::string>>;  // emitted after unlocking
   void recordFailure(Entry& e, const Error& failure, LogLines& lines) REQUIRES(mu_);
   void recordSuccess(Entry& e, const Fetched& fetched, LogLines& lines) REQUIRES(mu_);
   std::optional<View> servable(const Entry& e, SteadyTime now) const REQUIRES(mu_);
   std::optional<SteadyTime> refreshDue(const Entry& e) const REQUIRES(mu_);
   void refresherLoop() EXCLUDES(mu_);
+  // The deadline of a background fetch of `e` (failing_refresh_timeout while it fails).
+  [[nodiscard]] Millis backgroundTimeout(const Entry& e) const REQUIRES(mu_);
   [[nodiscard]] Entry& entry(int endpoint) const;
   [[nodiscard]] Seconds ttlFor(const tree::EndpointSpec& spec) const;
   [[nodiscard]] Lease leaseOf(int id) REQUIRES(mu_);
@@ -230,6 +267,12 @@ class ResourceCache {
   std::map<std::string, int> by_api_ GUARDED_BY(mu_);  // resources found by path
   std::uint64_t use_clock_ GUARDED_BY(mu_) = 0;        // orders uses for eviction
   std::size_t resource_bytes_ GUARDED_BY(mu_) = 0;
+
+  ChangeWaiter waiter_;  // set before any watch(), read-only after
+  std::size_t max_waits_ = 0;
+  Seconds max_wait_{60};
+  std::map<int, std::unique_ptr<LongPoll>> long_polls_ GUARDED_BY(mu_);  // by endpoint
+  CondVar long_poll_wake_;  // pauses between failed long polls
 
   CondVar wake_;
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -43,12 +43,30 @@ service::TransportOptions transportOptions(const Config& c) {
   return t;
 }
 
-cache::CachePolicy cachePolicy(const Config& c) {
+// Long polls held at once (each a thread and a connection); more watched resources than
+// this are refreshed on their TTL.
+constexpr std::size_t kMaxLongPolls = 16;
+
+std::unique_ptr<service::HttpTransport> longPollTransport(const Config& c, service::Cloud cloud,
+                                                          const Logger& log) {
+  if (cloud != service::Cloud::gcp) return nullptr;
+  service::TransportOptions t = transportOptions(c);
+  t.attempt_timeout = service::kGcpMaxChangeWait + c.timeout + Seconds(5);
+  t.pool_size = kMaxLongPolls;
+  return std::make_unique<service::HttpTransport>(std::move(t), log);
+}
+
+// Azure's IMDS answers 410 while it updates, for up to 70 s (docs/clouds/azure.md).
+constexpr Millis kAzureUpdatingWindow{70000};
+
+cache::CachePolicy cachePolicy(const Config& c, service::Cloud cloud) {
   cache::CachePolicy p;
   p.ttl = c.ttl;
   p.overrides = c.ttl_overrides;
   p.max_stale = c.max_stale;
   p.fetch_timeout = c.timeout;
+  // A refetch that failed (410) goes on in the background, the stale copy served meanwhile.
+  if (cloud == service::Cloud::azure) p.failing_refresh_timeout = kAzureUpdatingWindow;
   return p;
 }
 
@@ -107,6 +125,10 @@ service::AzureConfig azureConfig(const Config& c) {
   azure.endpoint = c.endpoint;
   azure.api_version = c.azure_api_version;
   azure.retry.retry_gone = true;  // 410: IMDS is updating, back within 70 s
+  // Attempts backing off to 8 s apart until the deadline: the 70 s of a background refetch
+  // (kAzureUpdatingWindow), or a reader's own timeout=.
+  azure.retry.max_attempts = 32;
+  azure.retry.max_backoff = Millis(8000);
   return azure;
 }
 
@@ -199,6 +221,9 @@ class Background {
 //   - the cache's refresher, and the cache's fetch workers (a fixed pool, started by the
 //     first job): listings fetch their child endpoints there in parallel, and refreshes run
 //     there so a hanging endpoint never delays another.
+//   - the cache's long polls (GCE only): one thread per watched resource, up to
+//     kMaxLongPolls, each holding one bounded wait_for_change on long_poll_http_; ended by
+//     the last poller's going (the wait is cancelled) or by the cache's stop.
 //   - the service's prober: while the service does not answer, it asks again in the
 //     background; requests fail at once meanwhile.
 //   - the signal thread: SIGTERM, SIGINT and SIGHUP are handled there, blocked elsewhere.
@@ -247,6 +272,7 @@ Daemon::Daemon(Config config)
       log_(config_.debug ? LogLevel::debug : LogLevel::info, Logger::stderrSink()),
       api_(apiConfig(config_)),
       http_(transportOptions(config_), log_),
+      long_poll_http_(longPollTransport(config_, detected_.cloud, log_)),
       health_(http_, probeOf(config_, api_, detected_.cloud), healthPolicy(config_), clock_, log_),
       tokens_(api_, http_, clock_, log_, &health_),
       client_(api_, http_, tokens_, log_, &health_),
@@ -259,8 +285,8 @@ Daemon::Daemon(Config config)
               : nullptr),
       cloud_client_(makeCloudClient()),
       catalog_(config_.api_version, detected_.cloud, treeOptions(config_)),
-      cache_(catalog_, cachePolicy(config_), renderOptions(config_), fetcher(cloudClient()), clock_,
-             log_),
+      cache_(catalog_, cachePolicy(config_, detected_.cloud), renderOptions(config_),
+             fetcher(cloudClient()), clock_, log_),
       fs_(catalog_, cache_, inodes_, filesystemOptions(config_), clock_),
       iam_(config_.trusted_profile.empty()
                ? nullptr
@@ -274,6 +300,7 @@ Daemon::Daemon(Config config)
       session_(fs_, log_) {
   addIdentityFiles();
   addCloudFiles();
+  addChangeWaiter();
   fs_.addDynamicFile(status_.file());
   fs_.addDynamicFile(metrics_.file());
   for (auto& file : well_known_.files())
@@ -301,7 +328,8 @@ std::unique_ptr<service::CloudClient> Daemon::makeCloudClient() {
     case service::Cloud::aws:
       return std::make_unique<service::AwsClient>(aws_, http_, *aws_tokens_, log_, &health_);
     case service::Cloud::gcp:
-      return std::make_unique<service::GcpClient>(gcp_, http_, log_, &health_);
+      return std::make_unique<service::GcpClient>(gcp_, http_, log_, &health_,
+                                                  long_poll_http_.get());
     case service::Cloud::azure:
       return std::make_unique<service::AzureClient>(azure_, http_, log_, &health_);
     case service::Cloud::ibm:
@@ -324,6 +352,17 @@ void Daemon::addCloudFiles() {
       "identity/oauth2/token",
       [this, path](Deadline deadline) { return cloud_client_->get(path, "", deadline, nullptr); },
       clock_, log_));
+}
+
+void Daemon::addChangeWaiter() {
+  if (detected_.cloud != service::Cloud::gcp) return;
+  auto* gcp = static_cast<service::GcpClient*>(cloud_client_.get());
+  cache_.setChangeWaiter(
+      [gcp](const tree::EndpointSpec& spec, const std::string& etag, Seconds wait,
+            Deadline deadline, FetchStats& stats, const std::atomic<bool>& cancel) {
+        return gcp->waitForChange(spec.api_path, etag, wait, deadline, stats, &cancel);
+      },
+      kMaxLongPolls, service::kGcpMaxChangeWait);
 }
 
 files::Sources Daemon::observed() const {
@@ -485,7 +524,10 @@ Status Daemon::serve() {
   threads_ = std::make_unique<Threads>(*this);
   threads_->start();
   // Requests still under way (a refresh of a hung endpoint) end now, not at their timeout.
-  Status served = session_.loop(config_.max_threads, [this] { http_.close(); });
+  Status served = session_.loop(config_.max_threads, [this] {
+    http_.close();
+    if (long_poll_http_) long_poll_http_->close();
+  });
   threads_.reset();
   Status unmounted = unmountNow();
   if (!served) {

@@ -72,6 +72,8 @@ class Daemon {
   // Ends the mount: by itself before confine(), through the keeper after.
   Status unmountNow();
   void addCloudFiles();
+  // GCE: watched resources wait for a change on the service instead of refetching on the TTL.
+  void addChangeWaiter();
   [[nodiscard]] service::CloudClient& cloudClient();
   [[nodiscard]] std::unique_ptr<service::CloudClient> makeCloudClient();
   [[nodiscard]] bool ibm() const { return detected_.cloud == service::Cloud::ibm; }
@@ -83,6 +85,8 @@ class Daemon {
   Logger log_;
   service::ApiConfig api_;
   service::HttpTransport http_;
+  // GCE's long polls (wait_for_change): attempts as long as a wait, connections of their own.
+  std::unique_ptr<service::HttpTransport> long_poll_http_;
   service::ServiceHealth health_;
   service::TokenSource tokens_;
   service::MetadataClient client_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 namespace mdfs {
 
@@ -12,6 +13,7 @@ struct FetchStats {
   int pages = 0;          // pages of a paginated collection
   long status = 0;        // HTTP status of the last answer; 0 when none came
   std::size_t bytes = 0;  // body bytes received
+  std::string etag;       // the last answer's ETag, when the service sends one (GCE)
 };
 
 }  // namespace mdfs

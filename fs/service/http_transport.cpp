@@ -158,8 +158,11 @@ class CurlGlobal {
 
 // What one transfer collects through libcurl's callbacks.
 struct Transfer {
-  explicit Transfer(std::size_t limit) : cap(limit) {}
+  Transfer(std::size_t limit, const std::atomic<bool>* stopping, const std::atomic<bool>* cancel)
+      : cap(limit), closing(stopping), cancelled(cancel) {}
   std::size_t cap;
+  const std::atomic<bool>* closing;    // the transport's
+  const std::atomic<bool>* cancelled;  // the request's own, or null
   std::string body;
   bool over_cap = false;
   bool answered = false;  // a status line arrived: the service is alive, however slow
@@ -433,9 +436,11 @@ namespace {
 
 // CURLOPT_XFERINFOFUNCTION, called about once a second during a transfer: a non-zero
 // answer aborts it (CURLE_ABORTED_BY_CALLBACK).
-int onProgress(void* closing, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
+int onProgress(void* user, curl_off_t /*dltotal*/, curl_off_t /*dlnow*/, curl_off_t /*ultotal*/,
                curl_off_t /*ulnow*/) {
-  return static_cast<std::atomic<bool>*>(closing)->load() ? 1 : 0;
+  const auto* transfer = static_cast<const Transfer*>(user);
+  const bool cancelled = transfer->cancelled != nullptr && transfer->cancelled->load();
+  return transfer->closing->load() || cancelled ? 1 : 0;
 }
 
 }  // namespace
@@ -481,7 +486,7 @@ CURLcode HttpTransport::Impl::configure(CURL* handle, const HttpRequest& request
   set(CURLOPT_HEADERDATA, &transfer);
   set(CURLOPT_NOPROGRESS, 0L);
   set(CURLOPT_XFERINFOFUNCTION, onProgress);
-  set(CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&closing));
+  set(CURLOPT_XFERINFODATA, &transfer);
   setMethod(set, request);
   if (options.wire_trace && log.enabled(LogLevel::debug)) {
     set(CURLOPT_VERBOSE, 1L);
@@ -553,7 +558,7 @@ HttpResult HttpTransport::Impl::attempt(CURL* handle, const HttpRequest& request
     return makeTransferError(Outcome::unreachable, request.method + " " + request.url +
                                                        ": out of memory building headers");
   }
-  Transfer transfer(options.max_response_bytes);
+  Transfer transfer(options.max_response_bytes, &closing, request.cancel);
   DebugContext debug{&log, request.secret_response};
   std::array<char, CURL_ERROR_SIZE> errbuf{};
   curl_easy_reset(handle);  // keeps the connection, drops every option of the last request

@@ -5,6 +5,7 @@
 // for the endpoint host (CURLOPT_RESOLVE).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -52,6 +53,9 @@ struct HttpRequest {
   std::string body;
   // The response body carries a secret (a token): never shown in debug output.
   bool secret_response = false;
+  // Set by another thread, ends the transfer within about a second (a long poll nobody
+  // waits for any more); the caller owns it and keeps it alive during perform().
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct HttpResponse {

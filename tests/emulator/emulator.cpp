@@ -102,7 +102,9 @@ struct Emulator::Impl {
     if (request.path == kControlPrefix || request.path.starts_with("/_emulator/")) {
       return control.handle(request);
     }
-    counters.count(request.method, request.path);
+    const std::string* wait = request.param("wait_for_change");
+    counters.count(request.method,
+                   wait != nullptr ? request.path + "?wait_for_change" : request.path);
     const FaultSet::Match match = faults.take(request.method, request.path);
     if (match.latency.count() > 0 && !faults.sleep(match.latency)) {
       HttpResponse closing;

@@ -92,6 +92,8 @@ class Emulator {
 
   // Counters of API requests by method and request path without the query string
   // ("GET", "/metadata/v1/placement_groups" counts every page). Control routes excluded.
+  // A long poll (GCE's wait_for_change=true) counts under its path with
+  // "?wait_for_change" appended, so refetches and long polls are told apart.
   [[nodiscard]] std::uint64_t requests(std::string_view method, std::string_view path) const;
   [[nodiscard]] std::uint64_t totalRequests() const;
   // Every counter, keyed "METHOD /path".

@@ -1,12 +1,16 @@
 // AWS, GCE and Azure mounted for real (issue 16): the tree against the scenario, economy,
 // freshness, AWS session tokens, secrets' modes, faults that never hang, well-known/ values
 // and cloud=auto over the fake DMI folders.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <rapidjson/document.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <map>
 #include <string>
@@ -195,6 +199,57 @@ TEST(Clouds, AwsTokenForbiddenFailsFast) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
+// -o ipv6 only changes the default endpoint (unit-tested); endpoint= still names the service.
+TEST(Clouds, AwsIpv6KeepsTheGivenEndpoint) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::aws));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"ipv6"});
+  int err = 0;
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+  EXPECT_EQ(err, 0);
+  EXPECT_NE(m.log().find("from " + emulator.url()), std::string::npos) << m.log();
+}
+
+// IMDSv1 (issue 16): with the token PUT refused, GETs without a token are sent only when
+// aws_imdsv1 allows them; otherwise the read fails, and the log says why.
+class AwsTokenRefused : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(emulator_.start().ok());
+    emulator_.setAwsImdsV1Allowed(true);  // the service would answer tokenless GETs
+    emu::Fault refused;
+    refused.kind = emu::Fault::Kind::status;
+    refused.status = 403;
+    refused.method = "PUT";
+    refused.path = "/latest/api/token";
+    emulator_.addFault(refused);
+  }
+  emu::Emulator emulator_{cloudOptions(emu::Cloud::aws)};
+};
+
+TEST_F(AwsTokenRefused, Imdsv1FallbackWhenAllowed) {
+  Mount m(emulator_, {"aws_imdsv1", "timeout=3"});
+  int err = 0;
+  EXPECT_EQ(readFile(m.at("meta-data/instance-id"), &err), "i-0a1b2c3d4e5f67890\n");
+  EXPECT_EQ(err, 0);
+  EXPECT_GE(emulator_.requests("PUT", "/latest/api/token"), 1U) << "IMDSv2 is tried first";
+  EXPECT_EQ(emulator_.requests("GET", "/latest/meta-data/instance-id"), 1U);
+  EXPECT_NE(m.log().find("IMDSv1 allowed"), std::string::npos) << m.log();
+}
+
+TEST_F(AwsTokenRefused, NoTokenlessGetWithoutTheOption) {
+  Mount m(emulator_, {"timeout=3"});
+  int err = 0;
+  (void)readFile(m.at("meta-data/instance-id"), &err);
+  EXPECT_EQ(err, EACCES);
+  EXPECT_EQ(emulator_.requests("GET", "/latest/meta-data/instance-id"), 0U)
+      << "never without a token unless aws_imdsv1 is given";
+  EXPECT_TRUE(
+      waitFor([&] { return m.log().find("IMDSv2 token request") != std::string::npos; }, 3s))
+      << m.log();
+  EXPECT_NE(m.log().find("HTTP 403"), std::string::npos) << m.log();
+}
+
 TEST(Clouds, GcpTreeMatchesTheScenarioWithNumbersAsSent) {
   emu::Emulator emulator(cloudOptions(emu::Cloud::gcp));
   ASSERT_TRUE(emulator.start().ok());
@@ -254,6 +309,87 @@ TEST(Clouds, GcpAnswerWithoutMetadataFlavorIsRefused) {
   }));
 }
 
+// GCE watching (issue 16): a poller of a GCE file is woken by the service's own
+// wait_for_change, not by refetches on the TTL.
+class GcpWatch : public ::testing::Test {
+ protected:
+  static constexpr const char* kHostname = "/computeMetadata/v1/instance/hostname";
+  struct Woken {
+    short revents = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  void SetUp() override { ASSERT_TRUE(emulator_.start().ok()); }
+  void TearDown() override {
+    if (fd_ >= 0) close(fd_);
+  }
+  // Opens and reads the mount's instance/hostname, as a sysfs reader holds it.
+  std::string openHostname(const Mount& m) {
+    fd_ = open(m.at("instance/hostname").c_str(), O_RDONLY | O_CLOEXEC);
+    EXPECT_GE(fd_, 0);
+    return reread();
+  }
+  std::string reread() const {
+    std::string out;
+    char buf[4096];
+    lseek(fd_, 0, SEEK_SET);
+    ssize_t n = 0;
+    while ((n = read(fd_, buf, sizeof buf)) > 0)
+      out.append(buf, static_cast<std::size_t>(n));
+    return out;
+  }
+  Woken pollPri(std::chrono::milliseconds limit) const {
+    pollfd p{fd_, POLLPRI, 0};
+    const int n = poll(&p, 1, static_cast<int>(limit.count()));
+    return {static_cast<short>(n > 0 ? p.revents : 0), std::chrono::steady_clock::now()};
+  }
+  std::uint64_t longPolls() const {
+    return emulator_.requests("GET", std::string(kHostname) + "?wait_for_change");
+  }
+
+  emu::Emulator emulator_{cloudOptions(emu::Cloud::gcp)};
+  int fd_ = -1;
+};
+
+TEST_F(GcpWatch, PollWakesWithinASecondOfAChangeWithALongTtl) {
+  Mount m(emulator_, {"ttl=300"});
+  EXPECT_EQ(openHostname(m), "mdfs-test-1.europe-west1-b.c.mdfs-demo-project.internal\n");
+  EXPECT_EQ(pollPri(2000ms).revents, 0) << "nothing changed";
+  EXPECT_TRUE(waitFor([&] { return longPolls() >= 1; }, 5s)) << "a long poll is held";
+  auto woken = std::async(std::launch::async, [this] { return pollPri(10000ms); });
+  std::this_thread::sleep_for(300ms);
+  const auto changed_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(emulator_.setData(kHostname, "\"renamed.example.internal\"").ok());
+  const Woken w = woken.get();
+  EXPECT_EQ(w.revents & (POLLPRI | POLLERR), POLLPRI | POLLERR);
+  EXPECT_LT(w.at - changed_at, 1500ms) << "woken by the long poll, not a 300 s TTL";
+  EXPECT_EQ(reread(), "renamed.example.internal\n");
+  EXPECT_EQ(emulator_.requests("GET", kHostname), 1U)
+      << "the first read only: the change came through wait_for_change";
+  EXPECT_GE(longPolls(), 1U);
+  // A stop with a long poll held is as fast as any (the transport ends it).
+  auto held = std::async(std::launch::async, [this] { return pollPri(10000ms); });
+  std::this_thread::sleep_for(500ms);
+  const auto stop_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(m.stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_at, 4s);
+  (void)held.get();
+}
+
+TEST_F(GcpWatch, LongPollsEndWithTheLastPoller) {
+  Mount m(emulator_, {"ttl=1"});
+  (void)openHostname(m);
+  EXPECT_EQ(pollPri(2500ms).revents, 0) << "long polls answered unchanged wake nobody";
+  EXPECT_GE(longPolls(), 1U);
+  EXPECT_EQ(emulator_.requests("GET", kHostname), 1U) << "no refetch on the 1 s TTL";
+  close(fd_);
+  fd_ = -1;
+  // The poller is dropped at the first wake-up it leaves unanswered, then the wait ends.
+  std::this_thread::sleep_for(4s);
+  const std::uint64_t after = longPolls();
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(longPolls(), after) << "no long poll without a poller";
+}
+
 TEST(Clouds, AzureTreeSecretsAndIdentityToken) {
   emu::Emulator emulator(cloudOptions(emu::Cloud::azure));
   ASSERT_TRUE(emulator.start().ok());
@@ -285,6 +421,61 @@ TEST(Clouds, AzureUpdatingIsRetried) {
   int err = 0;
   EXPECT_EQ(readFile(m.at("instance/compute/vmSize"), &err), "Standard_D2s_v5\n");
   EXPECT_EQ(err, 0);
+}
+
+// 410 for a while (issue 16): readers get the copy they had at once, the refetch goes on
+// in the background with backoff, and the new data arrives once IMDS is back.
+TEST(Clouds, AzureUpdatingServesStaleWhileRetryingInTheBackground) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::azure));
+  ASSERT_TRUE(emulator.start().ok());
+  Mount m(emulator, {"ttl=1", "timeout=2"});
+  const std::string vm_size = m.at("instance/compute/vmSize");
+  int err = 0;
+  EXPECT_EQ(readFile(vm_size, &err), "Standard_D2s_v5\n");
+  emu::Fault updating;
+  updating.kind = emu::Fault::Kind::status;
+  updating.status = 410;
+  updating.path = "/metadata/instance*";
+  emulator.addFault(updating);
+  ASSERT_TRUE(emulator.setData("/metadata/instance/compute/vmSize", "\"Standard_D4s_v5\"").ok());
+  std::this_thread::sleep_for(1200ms);  // past the TTL
+  for (int i = 0; i < 6; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(readFile(vm_size, &err), "Standard_D2s_v5\n") << "the stale copy";
+    EXPECT_EQ(err, 0);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms) << "never past timeout=";
+    std::this_thread::sleep_for(500ms);
+  }
+  const std::uint64_t during = emulator.requests("GET", "/metadata/instance");
+  EXPECT_GE(during, 4U) << "retried meanwhile";
+  // Nobody reads from now on: the refetch under way goes on by itself.
+  std::this_thread::sleep_for(2s);
+  emulator.clearFaults();
+  std::this_thread::sleep_for(10s);  // backoff is at most 8 s
+  const std::uint64_t after = emulator.requests("GET", "/metadata/instance");
+  EXPECT_GT(after, during) << "the refetch under way went on";
+  EXPECT_EQ(readFile(vm_size, &err), "Standard_D4s_v5\n")
+      << "the background refetch brought the new data once IMDS was back (a failing copy "
+         "would be served stale)\n"
+      << m.log();
+}
+
+// Without data to serve, a reader waits for its own timeout= only, not IMDS's 70 s.
+TEST(Clouds, AzureUpdatingWithoutDataFailsWithinTheTimeout) {
+  emu::Emulator emulator(cloudOptions(emu::Cloud::azure));
+  ASSERT_TRUE(emulator.start().ok());
+  emu::Fault updating;
+  updating.kind = emu::Fault::Kind::status;
+  updating.status = 410;
+  emulator.addFault(updating);
+  Mount m(emulator, {"timeout=2"});
+  const auto start = std::chrono::steady_clock::now();
+  int err = 0;
+  (void)readFile(m.at("instance/compute/vmSize"), &err);
+  EXPECT_NE(err, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3500ms);
+  EXPECT_GE(emulator.requests("GET", "/metadata/instance"), 2U) << "retried within it";
+  emulator.clearFaults();
 }
 
 struct WellKnownCase {

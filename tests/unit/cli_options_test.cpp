@@ -82,6 +82,27 @@ TEST(Options, HostIsPinnedToTheLinkLocalAddressUnlessResolveSaysOtherwise) {
   EXPECT_TRUE(parse({"/m", "-o", "endpoint=http://127.0.0.1:8080"})->effectiveResolve().empty());
 }
 
+// Issue 16: -o ipv6 picks IMDS's IPv6 address on AWS (only there), and endpoint= wins.
+TEST(Options, Ipv6ChoosesAwsIpv6EndpointUnlessEndpointIsGiven) {
+  auto aws6 = parse({"/m", "-o", "cloud=aws,ipv6"});
+  ASSERT_TRUE(aws6.ok());
+  EXPECT_EQ(aws6->resolveCloud().cloud, service::Cloud::aws);
+  EXPECT_EQ(aws6->endpoint, "http://[fd00:ec2::254]");
+  EXPECT_TRUE(aws6->effectiveResolve().empty()) << "an address: nothing to pin";
+  auto aws4 = parse({"/m", "-o", "cloud=aws"});
+  ASSERT_TRUE(aws4.ok());
+  (void)aws4->resolveCloud();
+  EXPECT_EQ(aws4->endpoint, "http://169.254.169.254");
+  auto given = parse({"/m", "-o", "cloud=aws,ipv6,endpoint=http://127.0.0.1:8080"});
+  ASSERT_TRUE(given.ok());
+  (void)given->resolveCloud();
+  EXPECT_EQ(given->endpoint, "http://127.0.0.1:8080");
+  auto azure6 = parse({"/m", "-o", "cloud=azure,ipv6"});
+  ASSERT_TRUE(azure6.ok());
+  (void)azure6->resolveCloud();
+  EXPECT_EQ(azure6->endpoint, "http://169.254.169.254") << "only AWS serves IMDS over IPv6";
+}
+
 TEST(Options, ConfigFileSitsBetweenDefaultsAndTheCommandLine) {
   char path[] = "/tmp/mdfs-config-XXXXXX";
   int fd = mkstemp(path);
