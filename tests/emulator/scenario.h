@@ -1,6 +1,6 @@
 // The scenario: one JSON document holding everything the emulated instance serves
-// (see the Scenarios section of tests/emulator/README.md for the format). Tests edit it through JSON
-// Pointers while the server reads it from many threads.
+// (see the Scenarios section of tests/emulator/README.md for the format). Tests edit it through
+// JSON Pointers while the server reads it from many threads.
 #pragma once
 
 #include <rapidjson/document.h>

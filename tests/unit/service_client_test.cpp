@@ -559,8 +559,7 @@ TEST_F(ServiceClientTls, UnverifiableCertificateIsAClearErrorNotAFallback) {
   EXPECT_LT(since(start), 1s);  // not retried
   EXPECT_EQ(body.error().errnum, EIO);
   EXPECT_EQ(body.error().level, LogLevel::debug);  // logged once by the token source
-  EXPECT_NE(capture_.text().find("error: TLS certificate verification failed"),
-            std::string::npos)
+  EXPECT_NE(capture_.text().find("error: TLS certificate verification failed"), std::string::npos)
       << capture_.text();
   EXPECT_NE(body.error().message.find("TLS certificate verification failed for https://"),
             std::string::npos)
