@@ -87,7 +87,10 @@ echo "the daemon serves as $serving_user (uid $serving_uid)"
 
 echo "== metadatafs-lock start --user $serving_user"
 in_ns "$lock" start --user "$serving_user"
-in_ns "$lock" status | grep -q "meta skuid != $serving_uid" || fail "status does not show the rule"
+# (The listing is captured first: under pipefail a grep -q that stops reading early fails
+# the pipe when nft is still writing.)
+rules=$(in_ns "$lock" status) || fail "status failed"
+grep -q "meta skuid != $serving_uid" <<<"$rules" || fail "status does not show the rule: $rules"
 [[ $(cat "$mnt/instance/name") == web-frontend-01 ]] || fail "the daemon cannot read through the lock"
 [[ -n $(cat "$mnt/identity/token") ]] || fail "no identity token through the lock"
 out=$(reach --reuid=0) && fail "root's curl reached the service through the lock: HTTP $out"
@@ -120,7 +123,7 @@ kill "$EMULATOR_PID"
 wait "$EMULATOR_PID" 2>/dev/null || true
 EMULATOR_PID=
 ip netns del "$ns"
-ip netns list | grep -qw "$ns" && fail "namespace $ns is left"
+grep -qw "$ns" <<<"$(ip netns list)" && fail "namespace $ns is left"
 [[ $(nft list tables 2>/dev/null | sort || true) == "$host_tables_before" ]] ||
   fail "the machine's own nftables tables changed"
 echo "PASS"

@@ -144,5 +144,5 @@ rpm2archive - <"$pkg" | tar -xzf - -C "$work/root"
 [[ $(file "$work/root/usr/bin/metadatafs") == *", stripped"* ]] || fail "/usr/bin/metadatafs is not stripped"
 grep -q "^ExecStart=/usr/bin/metadatafs metadatafs /metadata -o allow_other,recover,config=/usr/share/metadatafs/service.conf,config=/etc/metadatafs.conf$" \
   "$work/root/usr/lib/systemd/system/metadatafs.service" || fail "the unit's ExecStart"
-zcat "$work/root/usr/share/man/man8/metadatafs.8.gz" | grep -q '^\.TH METADATAFS 8' || fail "the man page"
+grep -q '^\.TH METADATAFS 8' <<<"$(zcat "$work/root/usr/share/man/man8/metadatafs.8.gz")" || fail "the man page"
 echo "PASS: $(basename "$pkg")"
