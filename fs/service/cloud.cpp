@@ -5,27 +5,6 @@
 
 namespace mdfs::service {
 
-std::string_view cloudName(Cloud cloud) {
-  switch (cloud) {
-    case Cloud::ibm:
-      return "ibm";
-    case Cloud::aws:
-      return "aws";
-    case Cloud::gcp:
-      return "gcp";
-    case Cloud::azure:
-      return "azure";
-  }
-  return "ibm";
-}
-
-std::optional<Cloud> parseCloud(std::string_view name) {
-  for (Cloud c : {Cloud::ibm, Cloud::aws, Cloud::gcp, Cloud::azure}) {
-    if (cloudName(c) == name) return c;
-  }
-  return std::nullopt;
-}
-
 std::string defaultEndpoint(Cloud cloud, bool ipv6) {
   switch (cloud) {
     case Cloud::ibm:

@@ -18,8 +18,8 @@ namespace mdfs::service {
 
 using mdfs::Cloud;
 
-std::string_view cloudName(Cloud cloud);
-std::optional<Cloud> parseCloud(std::string_view name);
+using mdfs::cloudName;
+using mdfs::parseCloud;
 
 // Each cloud's service address: IBM's and Google's by name (pinned to the link-local
 // address, see defaultResolve), AWS's and Azure's by the address itself.

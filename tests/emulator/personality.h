@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/cloud.h"
 #include "emulator/http_server.h"
 
 namespace mdfs::emu {
@@ -19,10 +20,10 @@ class ScenarioStore;
 class TokenTable;
 struct TokenSettings;
 
-enum class Cloud { ibm, aws, gcp, azure };
-
-std::string_view cloudName(Cloud cloud);
-std::optional<Cloud> parseCloud(std::string_view name);
+// The daemon's own list of clouds and their names.
+using mdfs::Cloud;
+using mdfs::cloudName;
+using mdfs::parseCloud;
 
 // Switches tests flip while requests are served, whatever the cloud.
 struct CloudSwitches {
