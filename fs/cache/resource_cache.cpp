@@ -772,6 +772,7 @@ void ResourceCache::refresh(int endpoint) {
 }
 
 void ResourceCache::startRefresher() {
+  workers_.start();
   refresher_ = std::thread([this] { refresherLoop(); });
 }
 

@@ -218,8 +218,8 @@ class Background {
 //     and stopped by session_.loop(), before the device closes.
 //   - the invalidator: the only thread that sends kernel notifications (cache
 //     invalidations and pollers' wake-ups, some of them scheduled for later).
-//   - the cache's refresher, and the cache's fetch workers (a fixed pool, started by the
-//     first job): listings fetch their child endpoints there in parallel, and refreshes run
+//   - the cache's refresher, and the cache's fetch workers (a fixed pool, started with the
+//     refresher): listings fetch their child endpoints there in parallel, and refreshes run
 //     there so a hanging endpoint never delays another.
 //   - the cache's long polls (GCE only): one thread per watched resource, up to
 //     kMaxLongPolls, each holding one bounded wait_for_change on long_poll_http_; ended by

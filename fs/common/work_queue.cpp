@@ -13,16 +13,25 @@ WorkQueue::~WorkQueue() {
   stop();
 }
 
+void WorkQueue::start() {
+  MutexLock lock(mu_);
+  if (!stopping_) startWorkers();
+}
+
 bool WorkQueue::post(Job job) {
   {
     MutexLock lock(mu_);
     if (stopping_) return false;
     jobs_.push_back(std::move(job));
-    while (workers_.size() < size_)
-      workers_.emplace_back([this] { work(); });
+    startWorkers();
   }
   cv_.notify_one();
   return true;
+}
+
+void WorkQueue::startWorkers() {
+  while (workers_.size() < size_)
+    workers_.emplace_back([this] { work(); });
 }
 
 void WorkQueue::stop() {

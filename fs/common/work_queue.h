@@ -1,8 +1,8 @@
 // A fixed set of worker threads running queued jobs. Fetches that must not wait for each
 // other (a listing's child endpoints, background refreshes) run here in parallel; the
 // number of workers bounds how many requests are in flight at once. The workers start with
-// the first job, so a queue built before the daemon detaches (fork keeps only the forking
-// thread) is still whole afterwards.
+// start() or the first job, so a queue built before the daemon detaches (fork keeps only
+// the forking thread) is still whole afterwards.
 #pragma once
 
 #include <deque>
@@ -23,12 +23,16 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
+  // Starts the workers now rather than with the first job (call it after any fork): the
+  // first request then does not wait while dozens of threads are created.
+  void start();
   // Queues `job`; false (and the job is dropped) once stopping.
   bool post(Job job);
   // Drops jobs not yet started, waits for the running ones, joins the workers.
   void stop();
 
  private:
+  void startWorkers() REQUIRES(mu_);
   void work();
 
   const unsigned size_;

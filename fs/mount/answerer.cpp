@@ -6,7 +6,9 @@
 namespace mdfs::mount {
 
 Answerer::Answerer(unsigned workers, Millis budget)
-    : budget_(budget), workers_(workers), reaper_([this] { reap(); }) {}
+    : budget_(budget), workers_(workers), reaper_([this] { reap(); }) {
+  workers_.start();
+}
 
 Answerer::~Answerer() {
   stop();
@@ -14,11 +16,18 @@ Answerer::~Answerer() {
 
 void Answerer::submit(fuse_req_t req, Work work) {
   auto ticket = std::make_shared<Ticket>(req);
+  bool first = false;
   {
     MutexLock lock(mu_);
+    // Answered requests leave from the front here, not by waking the reaper for each one:
+    // every request has the same budget, so the front is the oldest and usually answered.
+    while (!due_.empty() && due_.top().ticket.use_count() == 1)
+      due_.pop();
+    first = due_.empty();
     due_.push({deadlineIn(budget_), ticket});
   }
-  wake_.notify_one();
+  // A later deadline never comes before the one the reaper already waits for.
+  if (first) wake_.notify_one();
   bool queued = workers_.post([ticket, work = std::move(work)] {
     try {
       work(*ticket);

@@ -37,7 +37,7 @@ class Answerer {
  public:
   using Work = std::function<void(Ticket&)>;
 
-  // `workers` threads run the work; a request unanswered `budget` after submit() gets
+  // `workers` threads, started now, run the work; a request unanswered `budget` after submit() gets
   // ETIMEDOUT.
   Answerer(unsigned workers, Millis budget);
   ~Answerer();

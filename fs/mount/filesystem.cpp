@@ -316,14 +316,43 @@ bool Filesystem::answersAtOnce(const std::string& path) const {
       return true;
     case Place::Kind::endpoint_dir:
     case Place::Kind::raw_json:
-    case Place::Kind::data: {
-      auto view = cache_.peek(place.endpoint);
-      return view && !view->stale;
-    }
+    case Place::Kind::data:
+      return fresh(place.endpoint);
     case Place::Kind::dynamic_file:
       break;
   }
   return false;
+}
+
+bool Filesystem::listsAtOnce(std::uint64_t ino) const {
+  auto path = inodes_.pathOf(ino);
+  if (!path) return true;
+  Place place = classify(*path, Deadline::max(), false);
+  if (place.pending) return false;
+  switch (place.kind) {
+    case Place::Kind::root:
+      return (root_endpoint_ < 0 || fresh(root_endpoint_)) && allFresh(catalog_.childrenOf(""));
+    case Place::Kind::endpoint_dir:
+      return fresh(place.endpoint) && allFresh(catalog_.childrenOf(*path));
+    case Place::Kind::data:
+      return fresh(place.endpoint);
+    case Place::Kind::raw_json:
+    case Place::Kind::dynamic_file:
+    case Place::Kind::none:
+      return true;  // not a directory: answered at once
+    case Place::Kind::dynamic_dir:
+      break;  // its optional files may need producing
+  }
+  return false;
+}
+
+bool Filesystem::fresh(int endpoint) const {
+  auto view = cache_.peek(endpoint);
+  return view && !view->stale;
+}
+
+bool Filesystem::allFresh(const std::vector<int>& endpoints) const {
+  return std::all_of(endpoints.begin(), endpoints.end(), [this](int e) { return fresh(e); });
 }
 
 void Filesystem::forget(std::uint64_t ino, std::uint64_t count) {

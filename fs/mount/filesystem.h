@@ -127,6 +127,9 @@ class Filesystem final : public TreeReader {
   // behind requests that wait.
   [[nodiscard]] bool answersAtOnce(std::uint64_t ino) const;
   [[nodiscard]] bool answersAtOnce(std::uint64_t parent, std::string_view name) const;
+  // Whether readdir of `ino` would list from the cache: its endpoint and, for an endpoint's
+  // directory or the root, every child endpoint fresh (else the listing fetches them).
+  [[nodiscard]] bool listsAtOnce(std::uint64_t ino) const;
   // The kernel forgot `count` lookups of `ino`.
   void forget(std::uint64_t ino, std::uint64_t count);
   // Visits a directory's entries from position `offset` ("." is 0, ".." is 1) until
@@ -190,6 +193,8 @@ class Filesystem final : public TreeReader {
   // Attributes of `path`; the inode is left for the caller to fill in.
   Result<Entry> entryAt(const std::string& path, Deadline deadline);
   [[nodiscard]] bool answersAtOnce(const std::string& path) const;
+  [[nodiscard]] bool fresh(int endpoint) const;
+  [[nodiscard]] bool allFresh(const std::vector<int>& endpoints) const;
   Result<Entry> endpointEntry(int endpoint, bool raw, Deadline deadline);
   Result<Entry> dataEntry(const Place& place, Deadline deadline);
   Result<Entry> dynamicEntry(std::size_t index, Deadline deadline);

@@ -264,7 +264,7 @@ void sendListing(Ticket& t, State& s, const ListingReply& listing, std::size_t s
 
 void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   State& s = stateOf(req);
-  answerLater(req, [&s, ino, size, off, plus](Ticket& t) {
+  answer(req, s.fs.listsAtOnce(ino), [&s, ino, size, off, plus](Ticket& t) {
     ListingReply listing;
     std::size_t used = 0;
     auto emit = [&](const DirEntry& d, std::uint64_t next) {
@@ -315,7 +315,7 @@ void opOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void opRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* /*fi*/) {
   State& s = stateOf(req);
-  answerLater(req, [&s, ino, size, off](Ticket& t) {
+  answer(req, s.fs.answersAtOnce(ino), [&s, ino, size, off](Ticket& t) {
     auto r = s.fs.read(ino, static_cast<std::uint64_t>(off), size);
     if (!r) return replyError(t, s, r.error(), "read");
     if (t.claim()) fuse_reply_buf(t.req(), r->bytes.data(), r->bytes.size());

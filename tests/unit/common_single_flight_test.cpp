@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <future>
 #include <stdexcept>
 #include <thread>
@@ -107,6 +108,35 @@ TEST(WorkQueue, RunsJobsInParallelAndTheLatchWaitsForAll) {
   }
   EXPECT_TRUE(latch->waitUntil(deadlineIn(5s)));
   EXPECT_EQ(peak, 4);
+}
+
+std::size_t threadsOfThisProcess() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& task : std::filesystem::directory_iterator("/proc/self/task"))
+    ++n;
+  return n;
+}
+
+// The daemon starts its pools before serving, so the first request does not wait while
+// dozens of threads are created (it made the first cold listing slower).
+TEST(WorkQueue, StartedWorkersAreReadyBeforeTheFirstJobAndNoneIsAddedLater) {
+  const std::size_t before = threadsOfThisProcess();
+  WorkQueue queue(6);
+  EXPECT_EQ(threadsOfThisProcess(), before) << "nothing started by construction (fork)";
+  queue.start();
+  queue.start();
+  EXPECT_EQ(threadsOfThisProcess(), before + 6);
+  Latch latch(1);
+  ASSERT_TRUE(queue.post([&] { latch.countDown(); }));
+  EXPECT_TRUE(latch.waitUntil(deadlineIn(5s)));
+  EXPECT_EQ(threadsOfThisProcess(), before + 6);
+  queue.stop();
+  // A joined thread may be listed for a moment after its exit.
+  for (int i = 0; i < 100 && threadsOfThisProcess() != before; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(threadsOfThisProcess(), before);
+  queue.start();
+  EXPECT_EQ(threadsOfThisProcess(), before) << "stopped for good";
 }
 
 TEST(WorkQueue, LatchWaitEndsAtTheDeadlineAndStopDropsQueuedJobs) {

@@ -125,6 +125,32 @@ TEST_F(FilesystemTest, ListingTheRootShowsOnlyEndpointsThatExist) {
   EXPECT_EQ(fetches("instance"), 1) << "known endpoints are not asked again within their TTL";
 }
 
+// Listings and reads that need nothing from the service are answered on the thread that
+// received them (a hand-off each made a cold walk several times slower on a fast service);
+// the others, which may wait, are handed over.
+TEST_F(FilesystemTest, ListingsAndReadsAreAnsweredAtOnceOnlyFromFreshData) {
+  EXPECT_FALSE(fs_->listsAtOnce(InodeTable::kRoot)) << "the root's endpoints are not known";
+  (void)names(InodeTable::kRoot);
+  EXPECT_TRUE(fs_->listsAtOnce(InodeTable::kRoot));
+  const std::uint64_t inst = lookupPath("instance").attr.ino;
+  EXPECT_FALSE(fs_->listsAtOnce(inst)) << "instance's child endpoints are not known";
+  (void)names(inst);
+  EXPECT_TRUE(fs_->listsAtOnce(inst));
+  const std::uint64_t zone = lookupPath("instance/zone").attr.ino;
+  EXPECT_TRUE(fs_->listsAtOnce(zone)) << "a directory inside a fresh document";
+  const std::uint64_t name = lookupPath("instance/name").attr.ino;
+  EXPECT_TRUE(fs_->answersAtOnce(name));
+  EXPECT_TRUE(fs_->listsAtOnce(name)) << "not a directory: ENOTDIR at once";
+  clock_.advance(11s);
+  EXPECT_FALSE(fs_->listsAtOnce(InodeTable::kRoot)) << "past the TTL";
+  EXPECT_FALSE(fs_->listsAtOnce(zone));
+  EXPECT_FALSE(fs_->answersAtOnce(name));
+  EXPECT_EQ(readAll(name), "web-01\n");
+  EXPECT_TRUE(fs_->answersAtOnce(name));
+  EXPECT_TRUE(fs_->listsAtOnce(zone));
+  EXPECT_FALSE(fs_->listsAtOnce(inst)) << "its child endpoints are stale still";
+}
+
 TEST_F(FilesystemTest, ListedAttributesAreTheLookupAttributes) {
   for (const std::string dir : {"", "instance", "keys", "keys/k1", "instance/initialization"}) {
     auto ino = dir.empty() ? InodeTable::kRoot : lookupPath(dir).attr.ino;
