@@ -181,19 +181,43 @@ std::optional<View> ResourceCache::servable(const Entry& e, SteadyTime now) cons
   return std::nullopt;
 }
 
+ResourceCache::Held ResourceCache::held(const Entry& e, const std::optional<View>& view,
+                                        SteadyTime now) const {
+  if (view && !view->stale) return Held::fresh;
+  // The refetch failed: the old copy is served without waiting; the refresher keeps trying.
+  if (view && e.error) return Held::stale_after_failure;
+  if (!view && e.error && now < e.retry_at) return Held::failure;  // no stampede
+  return Held::nothing;
+}
+
 std::optional<Result<View>> ResourceCache::fromCache(Entry& e, bool reader) {
   SteadyTime now = clock_.steady();
   if (reader) e.accessed = true;
   auto view = servable(e, now);
-  if (view && !view->stale) return Result<View>(*view);
-  if (view && e.error) {
-    // The refetch failed: serve the old copy without waiting; the refresher keeps trying.
-    ++e.stale_serves;
-    kicked_ = true;
-    return Result<View>(*view);
+  switch (held(e, view, now)) {
+    case Held::fresh:
+      return Result<View>(*view);
+    case Held::stale_after_failure:
+      ++e.stale_serves;
+      kicked_ = true;
+      return Result<View>(*view);
+    case Held::failure:
+      return Result<View>(*e.error);
+    case Held::nothing:
+      break;
   }
-  if (!view && e.error && now < e.retry_at) return Result<View>(*e.error);  // no stampede
   return std::nullopt;
+}
+
+bool ResourceCache::answersWithoutFetching(int endpoint) const {
+  MutexLock lock(mu_);
+  const Entry& e = entry(endpoint);
+  const SteadyTime now = clock_.steady();
+  return held(e, servable(e, now), now) != Held::nothing;
+}
+
+bool ResourceCache::noneWorthFetching(const std::vector<int>& endpoints) const {
+  return worthFetching(endpoints).empty();
 }
 
 Result<View> ResourceCache::get(int endpoint, Deadline deadline) {

@@ -167,6 +167,11 @@ class ResourceCache {
   void refreshInBackground(const std::vector<int>& endpoints) EXCLUDES(mu_);
   // The data held now, fresh or stale, without fetching; nullopt when none is servable.
   [[nodiscard]] std::optional<View> peek(int endpoint) const EXCLUDES(mu_);
+  // Whether get() would answer now without asking the service: fresh data, a stale copy
+  // whose refetch failed, or a failure still held back.
+  [[nodiscard]] bool answersWithoutFetching(int endpoint) const EXCLUDES(mu_);
+  // Whether prefetch() of `endpoints` would fetch none of them now.
+  [[nodiscard]] bool noneWorthFetching(const std::vector<int>& endpoints) const EXCLUDES(mu_);
   [[nodiscard]] Known known(int endpoint) const EXCLUDES(mu_);
   // Those of `endpoints` whose existence is known but past its TTL.
   [[nodiscard]] std::vector<int> expired(const std::vector<int>& endpoints) const EXCLUDES(mu_);
@@ -215,6 +220,10 @@ class ResourceCache {
   void pauseLongPoll(int endpoint, Millis pause) EXCLUDES(mu_);
   // The long polls' threads, once none can start any more.
   void joinLongPolls() EXCLUDES(mu_);
+  // What a reader gets from an entry now, and whether it costs a fetch.
+  enum class Held { fresh, stale_after_failure, failure, nothing };
+  [[nodiscard]] Held held(const Entry& e, const std::optional<View>& view, SteadyTime now) const
+      REQUIRES(mu_);
   // What a reader should get without fetching: a view, an error, or nothing (fetch).
   std::optional<Result<View>> fromCache(Entry& e, bool reader) REQUIRES(mu_);
   [[nodiscard]] std::vector<int> worthFetching(const std::vector<int>& endpoints) const

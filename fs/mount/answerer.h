@@ -37,8 +37,8 @@ class Answerer {
  public:
   using Work = std::function<void(Ticket&)>;
 
-  // `workers` threads, started now, run the work; a request unanswered `budget` after submit() gets
-  // ETIMEDOUT.
+  // `workers` threads, started now, run the work; a request unanswered `budget` after
+  // submit() gets ETIMEDOUT.
   Answerer(unsigned workers, Millis budget);
   ~Answerer();
   Answerer(const Answerer&) = delete;

@@ -24,6 +24,8 @@ constexpr std::uint32_t kGroupSecretFilePerm = 0440;
 constexpr double kStaleTimeout = 1.0;  // stale data is rechecked often
 constexpr double kMinTimeout = 0.001;  // never exactly zero (DESIGN §2)
 constexpr std::string_view kRawSuffix = ".json";
+// A failed production is repeated to other readers this long (the cache's error hold).
+constexpr Millis kFailureHold{1000};
 
 std::string join(std::string_view dir, std::string_view name) {
   if (dir.empty()) return std::string(name);
@@ -82,7 +84,10 @@ struct Filesystem::DynamicSlot {
   std::vector<int> endpoints;  // those of the file's sources (fixed once added)
   Mutex mu;
   std::shared_ptr<const DynamicContent> content GUARDED_BY(mu);
-  SteadyTime valid_until GUARDED_BY(mu){};
+  // The last production failed: the others get that failure until valid_until, as the
+  // cache holds its sources' failures, instead of each producing (and waiting) again.
+  std::optional<Error> failure GUARDED_BY(mu);
+  SteadyTime valid_until GUARDED_BY(mu){};      // of the content, or of the failure
   std::uint64_t generation GUARDED_BY(mu) = 0;  // moves when a source changes
   std::int64_t presence_ns GUARDED_BY(mu) = 0;  // when the file last appeared or vanished
 };
@@ -305,7 +310,8 @@ bool Filesystem::answersAtOnce(std::uint64_t parent, std::string_view name) cons
   return !dir || answersAtOnce(join(*dir, name));
 }
 
-// A stale copy is not enough: reading one may first try the service.
+// A stale copy is enough only when its refetch just failed: otherwise reading it first
+// tries the service.
 bool Filesystem::answersAtOnce(const std::string& path) const {
   Place place = classify(path, Deadline::max(), false);
   if (place.pending) return false;
@@ -317,42 +323,48 @@ bool Filesystem::answersAtOnce(const std::string& path) const {
     case Place::Kind::endpoint_dir:
     case Place::Kind::raw_json:
     case Place::Kind::data:
-      return fresh(place.endpoint);
+      return cache_.answersWithoutFetching(place.endpoint);
     case Place::Kind::dynamic_file:
-      break;
+      return heldDynamic(static_cast<std::size_t>(place.dynamic)).has_value();
   }
   return false;
 }
 
-bool Filesystem::listsAtOnce(std::uint64_t ino) const {
+// Mirrors readdir(): a later chunk (past "." and "..") asks the service for nothing but the
+// directory's own data.
+bool Filesystem::listsAtOnce(std::uint64_t ino, std::uint64_t offset) const {
   auto path = inodes_.pathOf(ino);
   if (!path) return true;
   Place place = classify(*path, Deadline::max(), false);
   if (place.pending) return false;
+  const bool first = offset <= 2;
   switch (place.kind) {
     case Place::Kind::root:
-      return (root_endpoint_ < 0 || fresh(root_endpoint_)) && allFresh(catalog_.childrenOf(""));
+      return (root_endpoint_ < 0 || cache_.answersWithoutFetching(root_endpoint_)) &&
+             (!first || cache_.noneWorthFetching(catalog_.childrenOf("")));
     case Place::Kind::endpoint_dir:
-      return fresh(place.endpoint) && allFresh(catalog_.childrenOf(*path));
+      return cache_.answersWithoutFetching(place.endpoint) &&
+             (!first || cache_.noneWorthFetching(catalog_.childrenOf(*path)));
     case Place::Kind::data:
-      return fresh(place.endpoint);
+      return cache_.answersWithoutFetching(place.endpoint);
+    case Place::Kind::dynamic_dir:
+      return !first || dynamicDirHeld(*path);
     case Place::Kind::raw_json:
     case Place::Kind::dynamic_file:
     case Place::Kind::none:
       return true;  // not a directory: answered at once
-    case Place::Kind::dynamic_dir:
-      break;  // its optional files may need producing
   }
   return false;
 }
 
-bool Filesystem::fresh(int endpoint) const {
-  auto view = cache_.peek(endpoint);
-  return view && !view->stale;
-}
-
-bool Filesystem::allFresh(const std::vector<int>& endpoints) const {
-  return std::all_of(endpoints.begin(), endpoints.end(), [this](int e) { return fresh(e); });
+// listDynamicDir() fetches the optional files' sources and produces those files.
+bool Filesystem::dynamicDirHeld(std::string_view dir) const {
+  for (std::size_t i = 0; i < dynamic_.size(); ++i) {
+    const DynamicFile& d = dynamic_[i];
+    if (d.hidden || !d.optional || dirname(d.path) != dir) continue;
+    if (!cache_.noneWorthFetching(slots_[i]->endpoints) || !heldDynamic(i)) return false;
+  }
+  return true;
 }
 
 void Filesystem::forget(std::uint64_t ino, std::uint64_t count) {
@@ -416,7 +428,11 @@ Result<Entry> Filesystem::dataEntry(const Place& place, Deadline deadline) {
 }
 
 Result<Entry> Filesystem::dynamicEntry(std::size_t index, Deadline deadline) {
-  auto content = dynamicContent(index, deadline);
+  return dynamicEntryOf(index, dynamicContent(index, deadline));
+}
+
+Result<Entry> Filesystem::dynamicEntryOf(std::size_t index,
+                                         const Result<DynamicContent>& content) const {
   if (!content) return content.error();
   Entry e;
   e.timeout = std::max(std::chrono::duration<double>(content->valid_for).count(), kMinTimeout);
@@ -509,12 +525,18 @@ Entry Filesystem::nodeEntry(const tree::Node* node, const cache::View& view) con
   return e;
 }
 
-Result<DynamicContent> Filesystem::dynamicContent(std::size_t index, Deadline deadline) {
+std::optional<Result<DynamicContent>> Filesystem::heldDynamic(std::size_t index) const {
   DynamicSlot& slot = *slots_[index];
-  {
-    MutexLock lock(slot.mu);
-    if (slot.content && clock_.steady() < slot.valid_until) return *slot.content;
-  }
+  MutexLock lock(slot.mu);
+  if (clock_.steady() >= slot.valid_until) return std::nullopt;
+  if (slot.failure) return Result<DynamicContent>(*slot.failure);
+  if (slot.content) return Result<DynamicContent>(*slot.content);
+  return std::nullopt;
+}
+
+Result<DynamicContent> Filesystem::dynamicContent(std::size_t index, Deadline deadline) {
+  if (auto held = heldDynamic(index)) return std::move(*held);
+  DynamicSlot& slot = *slots_[index];
   auto produced = slot.flight.run(deadline, [&] { return produceDynamic(index, deadline); });
   if (!produced) {
     return makeError(ErrorKind::timed_out, "timed out waiting for " + dynamic_[index].path);
@@ -538,7 +560,14 @@ Result<DynamicContent> Filesystem::produceDynamic(std::size_t index, Deadline de
     none.absent = true;
     fresh = none;
   }
-  if (!fresh) return fresh;
+  if (!fresh) {
+    MutexLock lock(slot.mu);
+    if (slot.generation == generation) {
+      slot.failure = fresh.error();
+      slot.valid_until = clock_.steady() + kFailureHold;
+    }
+    return fresh;
+  }
   const bool derived = !dynamic_[index].sources.empty();
   if (derived) fresh->valid_for = std::min(fresh->valid_for, sourceValidity(slot));
   MutexLock lock(slot.mu);
@@ -552,6 +581,7 @@ Result<DynamicContent> Filesystem::produceDynamic(std::size_t index, Deadline de
   }
   if (slot.content && slot.content->absent != fresh->absent) slot.presence_ns = now_ns;
   slot.content = std::make_shared<const DynamicContent>(fresh.value());
+  slot.failure.reset();
   slot.valid_until =
       slot.generation == generation ? clock_.steady() + fresh->valid_for : clock_.steady();
   return fresh;
@@ -681,7 +711,7 @@ Status Filesystem::listDynamicDir(const std::string& dir, Listing& listing, Dead
       }
     }
   }
-  cache_.prefetch(sources, deadline);
+  if (!listing.resumed) cache_.prefetch(sources, deadline);
   for (std::size_t i = 0; i < dynamic_.size(); ++i) {
     const DynamicFile& d = dynamic_[i];
     if (d.hidden || dirname(d.path) != dir) continue;
@@ -689,13 +719,25 @@ Status Filesystem::listDynamicDir(const std::string& dir, Listing& listing, Dead
     e.has_attributes = false;  // producing a token just to list it would cost a request
     setMode(e.attr, d);
     if (d.optional) {
-      auto produced = dynamicEntry(i, deadline);
+      auto produced = listedDynamic(i, listing.resumed, deadline);
       if (produced.ok() && produced->negative) continue;
       if (produced.ok()) e = produced.value();
     }
     listing.tail.push_back({d.path, {std::string(basename(d.path)), e}});
   }
   return Ok{};
+}
+
+// A later chunk of a listing shows what the first chunk's call produced, as held in the
+// slot: producing again would make one getdents wait twice.
+Result<Entry> Filesystem::listedDynamic(std::size_t index, bool resumed, Deadline deadline) {
+  if (!resumed) return dynamicEntry(index, deadline);
+  auto held = heldDynamic(index);
+  if (!held) {
+    return makeError(ErrorKind::timed_out, "not produced: " + dynamic_[index].path,
+                     LogLevel::debug);
+  }
+  return dynamicEntryOf(index, *held);
 }
 
 Status Filesystem::listData(const Place& place, const std::string& path, Listing& listing,

@@ -122,14 +122,16 @@ class Filesystem final : public TreeReader {
   // (see forget).
   Result<Entry> lookup(std::uint64_t parent, std::string_view name);
   Result<Entry> getattr(std::uint64_t ino);
-  // Whether lookup / getattr / readlink would answer from the cache, without waiting on
-  // the service: such a request is answered on the thread that received it, never queued
-  // behind requests that wait.
+  // Whether lookup / getattr / readlink / read would answer from memory, without waiting
+  // on the service (fresh data, or a failure just met: ResourceCache::answersWithoutFetching):
+  // such a request is answered on the thread that received it, never queued behind
+  // requests that wait. A second request of one system call (a listing's last chunk, the
+  // GETATTR after a LOOKUP) thus gets at once what the first one just learned.
   [[nodiscard]] bool answersAtOnce(std::uint64_t ino) const;
   [[nodiscard]] bool answersAtOnce(std::uint64_t parent, std::string_view name) const;
-  // Whether readdir of `ino` would list from the cache: its endpoint and, for an endpoint's
-  // directory or the root, every child endpoint fresh (else the listing fetches them).
-  [[nodiscard]] bool listsAtOnce(std::uint64_t ino) const;
+  // Whether readdir of `ino` from `offset` would list from memory, as above: its data and,
+  // for the first chunk of an endpoint's directory or of the root, every child endpoint.
+  [[nodiscard]] bool listsAtOnce(std::uint64_t ino, std::uint64_t offset) const;
   // The kernel forgot `count` lookups of `ino`.
   void forget(std::uint64_t ino, std::uint64_t count);
   // Visits a directory's entries from position `offset` ("." is 0, ".." is 1) until
@@ -193,11 +195,15 @@ class Filesystem final : public TreeReader {
   // Attributes of `path`; the inode is left for the caller to fill in.
   Result<Entry> entryAt(const std::string& path, Deadline deadline);
   [[nodiscard]] bool answersAtOnce(const std::string& path) const;
-  [[nodiscard]] bool fresh(int endpoint) const;
-  [[nodiscard]] bool allFresh(const std::vector<int>& endpoints) const;
+  // What the synthesized file `index` holds now without producing it: its valid content,
+  // or its last production's failure while held; nullopt when it must be produced.
+  [[nodiscard]] std::optional<Result<DynamicContent>> heldDynamic(std::size_t index) const;
+  [[nodiscard]] bool dynamicDirHeld(std::string_view dir) const;
   Result<Entry> endpointEntry(int endpoint, bool raw, Deadline deadline);
   Result<Entry> dataEntry(const Place& place, Deadline deadline);
   Result<Entry> dynamicEntry(std::size_t index, Deadline deadline);
+  [[nodiscard]] Result<Entry> dynamicEntryOf(std::size_t index,
+                                             const Result<DynamicContent>& content) const;
   [[nodiscard]] Entry endpointDirOf(int endpoint, const cache::View& view) const;
   [[nodiscard]] Entry withChildren(std::string_view dir, Entry own) const;
   [[nodiscard]] Entry rawOf(const cache::View& view) const;
@@ -214,6 +220,7 @@ class Filesystem final : public TreeReader {
   void scheduleWake(std::size_t index, std::uint64_t kh, PollHandle handle);
   Status listRoot(Listing& listing, Deadline deadline);
   Status listDynamicDir(const std::string& dir, Listing& listing, Deadline deadline);
+  Result<Entry> listedDynamic(std::size_t index, bool resumed, Deadline deadline);
   Status listData(const Place& place, const std::string& path, Listing& listing, Deadline deadline);
   Status listChildEndpoints(const std::string& dir, Listing& listing, bool need_one) const;
   [[nodiscard]] bool reservedName(const std::string& dir, std::string_view name) const;

@@ -264,7 +264,8 @@ void sendListing(Ticket& t, State& s, const ListingReply& listing, std::size_t s
 
 void readdirCommon(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus) {
   State& s = stateOf(req);
-  answer(req, s.fs.listsAtOnce(ino), [&s, ino, size, off, plus](Ticket& t) {
+  const bool at_once = s.fs.listsAtOnce(ino, static_cast<std::uint64_t>(off));
+  answer(req, at_once, [&s, ino, size, off, plus](Ticket& t) {
     ListingReply listing;
     std::size_t used = 0;
     auto emit = [&](const DirEntry& d, std::uint64_t next) {

@@ -196,6 +196,38 @@ TEST_F(CacheTest, FailureWithoutDataIsHeldBriefly) {
   EXPECT_EQ(service_.calls("keys"), 2);
 }
 
+// What the FUSE adapter asks before answering on its own thread: get() then returns
+// without a fetch. In the soak, the second request of one system call (a listing's last
+// chunk, a GETATTR after a LOOKUP) was queued behind requests waiting on the service,
+// although the first request had just met the failure it would get.
+TEST_F(CacheTest, AnswersWithoutFetchingExactlyWhenGetWouldNotFetch) {
+  CachePolicy policy;
+  policy.max_stale = 30s;
+  auto cache = make(policy);
+  const int inst = ep("instance");
+  const int keys = ep("keys");
+  EXPECT_FALSE(cache->answersWithoutFetching(inst)) << "nothing held";
+  ASSERT_TRUE(cache->get(inst, soon()).ok());
+  EXPECT_TRUE(cache->answersWithoutFetching(inst)) << "fresh";
+  clock_.advance(11s);
+  EXPECT_FALSE(cache->answersWithoutFetching(inst)) << "stale: a reader tries the service first";
+  service_.fail("instance", 503);
+  ASSERT_TRUE(cache->get(inst, soon()).ok());
+  EXPECT_TRUE(cache->answersWithoutFetching(inst)) << "stale, and its refetch just failed";
+  ASSERT_TRUE(cache->get(inst, soon()).ok());
+  EXPECT_EQ(service_.calls("instance"), 2);
+
+  service_.fail("keys", 500);
+  EXPECT_FALSE(cache->get(keys, soon()).ok());
+  EXPECT_TRUE(cache->answersWithoutFetching(keys)) << "a failure held back";
+  EXPECT_TRUE(cache->noneWorthFetching({inst, keys}));
+  clock_.advance(1500ms);
+  EXPECT_FALSE(cache->answersWithoutFetching(keys)) << "past the hold";
+  EXPECT_FALSE(cache->noneWorthFetching({inst, keys}));
+  EXPECT_FALSE(cache->get(keys, soon()).ok());
+  EXPECT_EQ(service_.calls("keys"), 2);
+}
+
 TEST_F(CacheTest, NotFoundIsCachedAsAbsent) {
   service_.fail("instance/cluster_network_attachments", 404, ErrorKind::not_found);
   auto cache = make();

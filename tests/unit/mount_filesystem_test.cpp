@@ -129,26 +129,46 @@ TEST_F(FilesystemTest, ListingTheRootShowsOnlyEndpointsThatExist) {
 // received them (a hand-off each made a cold walk several times slower on a fast service);
 // the others, which may wait, are handed over.
 TEST_F(FilesystemTest, ListingsAndReadsAreAnsweredAtOnceOnlyFromFreshData) {
-  EXPECT_FALSE(fs_->listsAtOnce(InodeTable::kRoot)) << "the root's endpoints are not known";
+  EXPECT_FALSE(fs_->listsAtOnce(InodeTable::kRoot, 0)) << "the root's endpoints are not known";
   (void)names(InodeTable::kRoot);
-  EXPECT_TRUE(fs_->listsAtOnce(InodeTable::kRoot));
+  EXPECT_TRUE(fs_->listsAtOnce(InodeTable::kRoot, 0));
   const std::uint64_t inst = lookupPath("instance").attr.ino;
-  EXPECT_FALSE(fs_->listsAtOnce(inst)) << "instance's child endpoints are not known";
+  EXPECT_FALSE(fs_->listsAtOnce(inst, 0)) << "instance's child endpoints are not known";
   (void)names(inst);
-  EXPECT_TRUE(fs_->listsAtOnce(inst));
+  EXPECT_TRUE(fs_->listsAtOnce(inst, 0));
   const std::uint64_t zone = lookupPath("instance/zone").attr.ino;
-  EXPECT_TRUE(fs_->listsAtOnce(zone)) << "a directory inside a fresh document";
+  EXPECT_TRUE(fs_->listsAtOnce(zone, 0)) << "a directory inside a fresh document";
   const std::uint64_t name = lookupPath("instance/name").attr.ino;
   EXPECT_TRUE(fs_->answersAtOnce(name));
-  EXPECT_TRUE(fs_->listsAtOnce(name)) << "not a directory: ENOTDIR at once";
+  EXPECT_TRUE(fs_->listsAtOnce(name, 0)) << "not a directory: ENOTDIR at once";
   clock_.advance(11s);
-  EXPECT_FALSE(fs_->listsAtOnce(InodeTable::kRoot)) << "past the TTL";
-  EXPECT_FALSE(fs_->listsAtOnce(zone));
+  EXPECT_FALSE(fs_->listsAtOnce(InodeTable::kRoot, 0)) << "past the TTL";
+  EXPECT_FALSE(fs_->listsAtOnce(zone, 0));
   EXPECT_FALSE(fs_->answersAtOnce(name));
   EXPECT_EQ(readAll(name), "web-01\n");
   EXPECT_TRUE(fs_->answersAtOnce(name));
-  EXPECT_TRUE(fs_->listsAtOnce(zone));
-  EXPECT_FALSE(fs_->listsAtOnce(inst)) << "its child endpoints are stale still";
+  EXPECT_TRUE(fs_->listsAtOnce(zone, 0));
+  EXPECT_FALSE(fs_->listsAtOnce(inst, 0)) << "its child endpoints are stale still";
+}
+
+// The second request of one system call gets at once what the first just met: a held
+// failure, or the stale copy whose refetch failed (the soak's calls of two requests each
+// waited on the service).
+TEST_F(FilesystemTest, AFailureJustMetIsAnsweredAtOnce) {
+  const std::uint64_t name = lookupPath("instance/name").attr.ino;
+  const std::uint64_t inst = lookupPath("instance").attr.ino;
+  (void)names(inst);
+  broken_ = makeError(ErrorKind::unreachable, "down");
+  clock_.advance(11s);
+  EXPECT_FALSE(fs_->answersAtOnce(name)) << "stale: the service is asked first";
+  EXPECT_EQ(readAll(name), "web-01\n") << "the stale copy, after the refetch failed";
+  EXPECT_TRUE(fs_->answersAtOnce(name));
+  EXPECT_TRUE(fs_->listsAtOnce(inst, 3)) << "a listing's later chunk fetches nothing more";
+  EXPECT_FALSE(fs_->answersAtOnce(InodeTable::kRoot, "keys")) << "not asked yet";
+  EXPECT_FALSE(fs_->lookup(InodeTable::kRoot, "keys").ok());
+  EXPECT_TRUE(fs_->answersAtOnce(InodeTable::kRoot, "keys")) << "its failure is held";
+  clock_.advance(1500ms);
+  EXPECT_FALSE(fs_->answersAtOnce(InodeTable::kRoot, "keys")) << "past the hold";
 }
 
 TEST_F(FilesystemTest, ListedAttributesAreTheLookupAttributes) {
@@ -512,6 +532,46 @@ TEST_F(DerivedFilesTest, AbsentFilesAreNeitherListedNorFound) {
   auto broken = fs_->lookup(view, "broken");
   ASSERT_FALSE(broken.ok());
   EXPECT_EQ(broken.error().kind, ErrorKind::unreachable);
+}
+
+// A listing of synthesized files produces the optional ones; one whose production failed
+// gives that failure to the next readers for a moment, as the cache holds its sources'
+// failures, so the listing's second request (and other readers) need not produce it again.
+TEST_F(DerivedFilesTest, AFailedProductionIsHeldBrieflyAndTheListingIsAnsweredAtOnce) {
+  int tries = 0;
+  DynamicFile flaky = derived("view/flaky", "keys");
+  flaky.produce = [&](Deadline) -> Result<DynamicContent> {
+    ++tries;
+    return makeError(ErrorKind::unreachable, "down");
+  };
+  fs_->addDynamicFile(flaky);
+  auto view = lookupPath("view").attr.ino;
+  EXPECT_FALSE(fs_->listsAtOnce(view, 0)) << "nothing produced yet";
+  (void)names(view);
+  EXPECT_EQ(tries, 1);
+  EXPECT_TRUE(fs_->listsAtOnce(view, 0)) << "every optional file produced, or its failure held";
+  (void)names(view);
+  EXPECT_EQ(tries, 1) << "the failure just met is repeated, not produced again";
+  auto held = fs_->lookup(view, "flaky");
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.error().kind, ErrorKind::unreachable);
+  EXPECT_EQ(tries, 1);
+  clock_.advance(1100ms);
+  EXPECT_FALSE(fs_->listsAtOnce(view, 0)) << "past the hold";
+  (void)names(view);
+  EXPECT_EQ(tries, 2);
+  clock_.advance(1100ms);
+  EXPECT_TRUE(fs_->listsAtOnce(view, 3)) << "a later chunk of a listing produces nothing";
+  std::vector<std::string> later;
+  ASSERT_TRUE(fs_->readdir(view, 3, false,
+                           [&](const DirEntry& d, std::uint64_t) {
+                             later.push_back(d.name);
+                             return true;
+                           })
+                  .ok());
+  EXPECT_EQ(tries, 2) << "the first chunk's call produced it: a getdents waits once";
+  EXPECT_NE(std::find(later.begin(), later.end(), "flaky"), later.end())
+      << "listed without attributes, as a failed production is";
 }
 
 TEST_F(DerivedFilesTest, DatedByContentAndKeptNoLongerThanTheirSources) {
