@@ -181,6 +181,8 @@ std::optional<View> ResourceCache::servable(const Entry& e, SteadyTime now) cons
   return std::nullopt;
 }
 
+// A member, though it reads no other: REQUIRES(mu_) is what makes callers hold the lock.
+// NOLINTNEXTLINE(readability-convert-member-functions-to-static)
 ResourceCache::Held ResourceCache::held(const Entry& e, const std::optional<View>& view,
                                         SteadyTime now) const {
   if (view && !view->stale) return Held::fresh;

@@ -330,23 +330,27 @@ bool Filesystem::answersAtOnce(const std::string& path) const {
   return false;
 }
 
-// Mirrors readdir(): a later chunk (past "." and "..") asks the service for nothing but the
-// directory's own data.
+// Mirrors readdir(): a later chunk (past "." and "..") asks the service for nothing, and
+// takes the directory's data as held, stale or not (listedView).
 bool Filesystem::listsAtOnce(std::uint64_t ino, std::uint64_t offset) const {
   auto path = inodes_.pathOf(ino);
   if (!path) return true;
   Place place = classify(*path, Deadline::max(), false);
   if (place.pending) return false;
   const bool first = offset <= 2;
+  // What listedView() gives without a fetch.
+  auto held = [&](int endpoint) {
+    return (!first && cache_.peek(endpoint)) || cache_.answersWithoutFetching(endpoint);
+  };
   switch (place.kind) {
     case Place::Kind::root:
-      return (root_endpoint_ < 0 || cache_.answersWithoutFetching(root_endpoint_)) &&
+      return (root_endpoint_ < 0 || held(root_endpoint_)) &&
              (!first || cache_.noneWorthFetching(catalog_.childrenOf("")));
     case Place::Kind::endpoint_dir:
-      return cache_.answersWithoutFetching(place.endpoint) &&
+      return held(place.endpoint) &&
              (!first || cache_.noneWorthFetching(catalog_.childrenOf(*path)));
     case Place::Kind::data:
-      return cache_.answersWithoutFetching(place.endpoint);
+      return held(place.endpoint);
     case Place::Kind::dynamic_dir:
       return !first || dynamicDirHeld(*path);
     case Place::Kind::raw_json:
@@ -669,7 +673,7 @@ Status Filesystem::listRoot(Listing& listing, Deadline deadline) {
   if (!listing.resumed) cache_.prefetch(catalog_.childrenOf(""), deadline);
   if (root_endpoint_ >= 0) {
     // A text cloud's root is its root listing, with the synthesized files beside it.
-    auto got = cache_.get(root_endpoint_, deadline);
+    auto got = listedView(root_endpoint_, listing.resumed, deadline);
     if (!got) return got.error();
     if (got->absent()) return noLonger("/");
     listing.view = std::move(got).value();
@@ -728,8 +732,17 @@ Status Filesystem::listDynamicDir(const std::string& dir, Listing& listing, Dead
   return Ok{};
 }
 
-// A later chunk of a listing shows what the first chunk's call produced, as held in the
-// slot: producing again would make one getdents wait twice.
+// A later chunk of a listing shows the copy the first chunk's call got, fresh or stale:
+// waiting for a refetch (after SIGHUP, or the TTL's end) would make one getdents wait twice.
+Result<cache::View> Filesystem::listedView(int endpoint, bool resumed, Deadline deadline) {
+  if (resumed) {
+    if (auto held = cache_.peek(endpoint)) return *held;
+  }
+  return cache_.get(endpoint, deadline);
+}
+
+// Likewise for synthesized files: a later chunk shows what the first chunk's call produced,
+// as held in the slot.
 Result<Entry> Filesystem::listedDynamic(std::size_t index, bool resumed, Deadline deadline) {
   if (!resumed) return dynamicEntry(index, deadline);
   auto held = heldDynamic(index);
@@ -749,7 +762,7 @@ Status Filesystem::listData(const Place& place, const std::string& path, Listing
     wanted.insert(wanted.begin(), place.endpoint);
     cache_.prefetch(wanted, deadline);
   }
-  auto got = cache_.get(place.endpoint, deadline);
+  auto got = listedView(place.endpoint, listing.resumed, deadline);
   if (!got) return got.error();
   if (got->absent()) return noLonger(path);
   listing.view = std::move(got).value();

@@ -130,7 +130,8 @@ class Filesystem final : public TreeReader {
   [[nodiscard]] bool answersAtOnce(std::uint64_t ino) const;
   [[nodiscard]] bool answersAtOnce(std::uint64_t parent, std::string_view name) const;
   // Whether readdir of `ino` from `offset` would list from memory, as above: its data and,
-  // for the first chunk of an endpoint's directory or of the root, every child endpoint.
+  // for the first chunk of an endpoint's directory or of the root, every child endpoint (a
+  // later chunk takes the data held, stale or not).
   [[nodiscard]] bool listsAtOnce(std::uint64_t ino, std::uint64_t offset) const;
   // The kernel forgot `count` lookups of `ino`.
   void forget(std::uint64_t ino, std::uint64_t count);
@@ -220,6 +221,7 @@ class Filesystem final : public TreeReader {
   void scheduleWake(std::size_t index, std::uint64_t kh, PollHandle handle);
   Status listRoot(Listing& listing, Deadline deadline);
   Status listDynamicDir(const std::string& dir, Listing& listing, Deadline deadline);
+  Result<cache::View> listedView(int endpoint, bool resumed, Deadline deadline);
   Result<Entry> listedDynamic(std::size_t index, bool resumed, Deadline deadline);
   Status listData(const Place& place, const std::string& path, Listing& listing, Deadline deadline);
   Status listChildEndpoints(const std::string& dir, Listing& listing, bool need_one) const;

@@ -171,6 +171,26 @@ TEST_F(FilesystemTest, AFailureJustMetIsAnsweredAtOnce) {
   EXPECT_FALSE(fs_->answersAtOnce(InodeTable::kRoot, "keys")) << "past the hold";
 }
 
+// The 30-minute soak's last slow calls: after SIGHUP, a getdents whose first chunk waited for
+// a refetch waited again in its last chunk.
+TEST_F(FilesystemTest, ALaterChunkOfAListingTakesTheCopyHeldWithoutWaiting) {
+  const std::uint64_t inst = lookupPath("instance").attr.ino;
+  (void)names(inst);
+  clock_.advance(11s);
+  EXPECT_FALSE(fs_->listsAtOnce(inst, 0)) << "the first chunk asks the service";
+  EXPECT_TRUE(fs_->listsAtOnce(inst, 3)) << "a later chunk takes the stale copy";
+  const int before = fetches("instance");
+  std::vector<std::string> later;
+  ASSERT_TRUE(fs_->readdir(inst, 3, false,
+                           [&](const DirEntry& d, std::uint64_t) {
+                             later.push_back(d.name);
+                             return true;
+                           })
+                  .ok());
+  EXPECT_FALSE(later.empty());
+  EXPECT_EQ(fetches("instance"), before) << "no refetch for a later chunk";
+}
+
 TEST_F(FilesystemTest, ListedAttributesAreTheLookupAttributes) {
   for (const std::string dir : {"", "instance", "keys", "keys/k1", "instance/initialization"}) {
     auto ino = dir.empty() ? InodeTable::kRoot : lookupPath(dir).attr.ino;
