@@ -167,6 +167,9 @@ class Recovery : public ::testing::Test {
   emu::Emulator emulator_{emu::Options{}};
 };
 
+constexpr std::array<const char*, 4> kRootEndpoints = {"/metadata/v1/instance", "/metadata/v1/keys",
+                                                       "/metadata/v1/placement_groups",
+                                                       "/metadata/v1/virtual_network_interfaces"};
 constexpr std::array<const char*, 5> kInstanceFiles = {"instance/name", "instance/zone/name",
                                                        "instance/vpc/id", "instance/profile/name",
                                                        "instance.json"};
@@ -192,8 +195,16 @@ TEST_F(Recovery, KillNineReleasesEveryReaderWithinOneSecond) {
   readers.list(m.at("keys"));
   readers.list(m.path());
   if (m.callsInADirectoryRunOneAtATime()) {
-    // The kernel looks up keys only after instance, which hangs: one request is enough.
-    waitForRequests({"/metadata/v1/instance"});
+    // The kernel looks up one name of the root at a time, and the first, whichever reader
+    // gets there first, hangs: one request of any of them is enough.
+    EXPECT_TRUE(waitFor(
+        [&] {
+          return std::any_of(kRootEndpoints.begin(), kRootEndpoints.end(),
+                             [&](const char* p) { return emulator_.requests("GET", p) > 0; });
+        },
+        10s))
+        << "no GET arrived";
+    std::this_thread::sleep_for(200ms);
   } else {
     waitForRequests({"/metadata/v1/instance", "/metadata/v1/keys"});
   }
